@@ -1,0 +1,98 @@
+"""The one error hierarchy of fluxgitops; every layer raises from here.
+
+Callers decide what happens next from the class alone: a ``PermanentError`` will
+fail again until someone changes the input (the provider turns it into a check
+failure, the reconciler marks the FluxConfig ``Stalled``); a ``TemporaryError``
+may pass on retry (the reconciler requeues with backoff, the CLI suggests a
+re-run). Third-party exceptions are translated at the I/O boundary with
+``raise ... from exc``; a ``SpecError`` is raised ``from None`` because the
+pydantic error it replaces can quote secret input.
+
+::
+
+    FluxGitOpsError
+    ├── PermanentError                  fix the input, then try again
+    │   ├── SpecError                   spec invalid; .errors lists every FieldError
+    │   │   └── BackendUnsupportedError valid spec the chosen backend cannot express
+    │   ├── RenderError                 renderer cannot build an object (a bug or missing input)
+    │   └── ToolchainError              a third-party program is missing or failed to build
+    └── TemporaryError                  retry with backoff
+        └── ClusterUnavailableError     API server unreachable, timed out or throttling
+
+Messages name the object, what failed, the bad value (``!r``, secrets masked)
+and what happens next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+SECRET_MASK = "[secret]"
+
+
+@dataclass(frozen=True, order=True)
+class FieldError:
+    """One validation failure: where (dotted field path), why, and the bad value.
+
+    ``value`` is already rendered for humans (``repr`` of the input, or
+    ``SECRET_MASK`` for secret fields); it is never the raw secret.
+    """
+
+    path: str
+    message: str
+    value: str = ""
+    code: str = "invalid"
+
+    def __str__(self) -> str:
+        shown = f" (got {self.value})" if self.value else ""
+        where = self.path or "<root>"
+        return f"{where}: {self.message}{shown}"
+
+
+class FluxGitOpsError(Exception):
+    """Base of every error fluxgitops raises on purpose."""
+
+
+class PermanentError(FluxGitOpsError):
+    """Retrying will not help: the input or the environment must change first."""
+
+
+class TemporaryError(FluxGitOpsError):
+    """The operation may succeed if retried later (with backoff)."""
+
+
+class SpecError(PermanentError):
+    """A spec failed validation; ``errors`` holds every failure, sorted by path."""
+
+    def __init__(self, subject: str, errors: Iterable[FieldError]) -> None:
+        self.subject = subject
+        self.errors: Sequence[FieldError] = tuple(sorted(set(errors)))
+        count = len(self.errors)
+        lines = "\n".join(f"  - {e}" for e in self.errors)
+        noun = "error" if count == 1 else "errors"
+        super().__init__(
+            f"{subject} is invalid ({count} {noun}); nothing was applied, fix the spec and retry:\n"
+            f"{lines}"
+        )
+
+    @property
+    def paths(self) -> list[str]:
+        """The field paths that failed, in order (handy for tests and check failures)."""
+        return [e.path for e in self.errors]
+
+
+class BackendUnsupportedError(SpecError):
+    """The spec is valid but the chosen backend (for example Azure ARM) cannot express it."""
+
+
+class RenderError(PermanentError):
+    """The renderer was asked for something it cannot produce from the given inputs."""
+
+
+class ToolchainError(PermanentError):
+    """A third-party program (kube-apiserver, etcd, pulumi, a controller) is missing or broken."""
+
+
+class ClusterUnavailableError(TemporaryError):
+    """The Kubernetes API could not be reached or asked us to slow down; retry later."""
