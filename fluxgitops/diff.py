@@ -149,6 +149,8 @@ def diff_objects(
     before, after = normalize(old), normalize(new)
     if live:
         before = project(before, after)
+    if before == after:
+        return []  # the common case (no change) without deepdiff's tree walk
     secret = _is_secret(new) or _is_secret(old)
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
     found: list[FieldChange] = []

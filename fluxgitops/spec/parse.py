@@ -162,6 +162,15 @@ def _translate(root: type[BaseModel], error: Mapping[str, Any]) -> Iterator[Fiel
     yield FieldError(path, message, show_value(path, error.get("input")), kind)
 
 
+def translate_errors(model: type[BaseModel], raw: object) -> list[FieldError]:
+    """Validate ``raw`` against ``model``; its errors as ``FieldError``s (empty when valid)."""
+    try:
+        model.model_validate(raw)
+    except ValidationError as exc:
+        return [fe for err in exc.errors(include_url=False) for fe in _translate(model, err)]
+    return []
+
+
 def _validate(
     model: type[M], raw: Mapping[str, Any], subject: str, extra: Iterable[FieldError] = ()
 ) -> M:

@@ -1,0 +1,136 @@
+"""The typed stack config: which clusters, which backend, which extension and configurations.
+
+A Pulumi stack file (``stacks/Pulumi.<stack>.yaml``) holds it under the key
+``fluxgitops:clusters``. ``parse_stack`` validates the whole file at once and
+prefixes every error with its location (``clusters[0].configurations[1].
+gitRepository.url``); each configuration goes through ``parse_configuration``
+so configuration-wide rules still run when other fields fail. Called by the
+Pulumi program (``__main__.py``) and the CLI. Pure: no I/O beyond what the
+caller reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from fluxgitops.azure import ClusterRef
+from fluxgitops.errors import FieldError, SpecError
+from fluxgitops.spec.base import RuleFailure, SpecModel, raise_rule_failures
+from fluxgitops.spec.configuration import FluxConfigurationSpec
+from fluxgitops.spec.extension import FluxExtensionSpec
+from fluxgitops.spec.names import DnsLabel
+from fluxgitops.spec.parse import parse_configuration, parse_extension, translate_errors
+
+CONFIG_KEY = "fluxgitops:clusters"
+
+
+class ClusterEntry(SpecModel):
+    """One cluster of the stack, before its configurations are parsed."""
+
+    name: DnsLabel
+    backend: Literal["kubernetes", "azure"] = "kubernetes"
+    mode: Literal["install", "external"] = "install"
+    kubeconfig: str | None = None
+    context: str | None = None
+    azure: ClusterRef | None = None
+    extension: dict[str, Any] = Field(default_factory=dict)
+    configurations: list[dict[str, Any]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _backend_fields(self) -> ClusterEntry:
+        failures: list[RuleFailure] = []
+        if self.backend == "azure" and self.azure is None:
+            failures.append(RuleFailure("azure", "is required when backend is 'azure'"))
+        if self.backend == "kubernetes" and self.azure is not None:
+            failures.append(RuleFailure("azure", "is only allowed when backend is 'azure'"))
+        raise_rule_failures(failures)
+        return self
+
+
+class Cluster(SpecModel):
+    """A validated cluster: its target, its extension and its configurations."""
+
+    name: str
+    backend: Literal["kubernetes", "azure"]
+    mode: Literal["install", "external"]
+    kubeconfig: str | None
+    context: str | None
+    azure: ClusterRef | None
+    extension: FluxExtensionSpec
+    configurations: tuple[FluxConfigurationSpec, ...]
+
+
+class StackConfig(SpecModel):
+    """Every cluster of a stack."""
+
+    clusters: tuple[Cluster, ...]
+
+
+def _prefixed(prefix: str, errors: Any) -> list[FieldError]:
+    return [
+        FieldError(f"{prefix}.{e.path}" if e.path else prefix, e.message, e.value, e.code)
+        for e in errors
+    ]
+
+
+def parse_stack(raw: Mapping[str, Any], subject: str = "stack config") -> StackConfig:
+    """Validate the ``config`` mapping of a stack file (or the clusters list) with every error."""
+    clusters_raw = raw.get(CONFIG_KEY, raw.get("clusters")) if isinstance(raw, Mapping) else None
+    if not isinstance(clusters_raw, list):
+        raise SpecError(subject, [FieldError(CONFIG_KEY, "must be a list of clusters")])
+    errors: list[FieldError] = []
+    clusters: list[Cluster] = []
+    seen: set[str] = set()
+    for i, item in enumerate(clusters_raw):
+        where = f"clusters[{i}]"
+        entry_errors = translate_errors(ClusterEntry, item)
+        if entry_errors:
+            errors.extend(_prefixed(where, entry_errors))
+            continue
+        entry = ClusterEntry.model_validate(item)
+        if entry.name in seen:
+            errors.append(
+                FieldError(f"{where}.name", "is used by another cluster", repr(entry.name))
+            )
+        seen.add(entry.name)
+        try:
+            extension = parse_extension(entry.extension)
+        except SpecError as exc:
+            errors.extend(_prefixed(f"{where}.extension", exc.errors))
+            extension = FluxExtensionSpec()
+        configs: list[FluxConfigurationSpec] = []
+        names: set[tuple[str, str]] = set()
+        for j, body in enumerate(entry.configurations):
+            try:
+                spec = parse_configuration(body)
+            except SpecError as exc:
+                errors.extend(_prefixed(f"{where}.configurations[{j}]", exc.errors))
+                continue
+            if (spec.namespace, spec.name) in names:
+                errors.append(
+                    FieldError(
+                        f"{where}.configurations[{j}].name",
+                        f"is used twice in namespace {spec.namespace!r}",
+                        repr(spec.name),
+                    )
+                )
+            names.add((spec.namespace, spec.name))
+            configs.append(spec)
+        clusters.append(
+            Cluster(
+                name=entry.name,
+                backend=entry.backend,
+                mode=entry.mode,
+                kubeconfig=entry.kubeconfig,
+                context=entry.context,
+                azure=entry.azure,
+                extension=extension,
+                configurations=tuple(configs),
+            )
+        )
+    if errors:
+        raise SpecError(subject, errors)
+    return StackConfig(clusters=tuple(clusters))

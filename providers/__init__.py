@@ -1,0 +1,1 @@
+"""The fluxgitops dynamic Pulumi provider (check / diff / create / update / delete / read)."""
