@@ -1,0 +1,41 @@
+"""The CLI: exit codes and output of render / validate / crd."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fluxgitops.cli import app
+
+runner = CliRunner()
+LOCAL = str(Path(__file__).parent.parent / "stacks" / "Pulumi.local.yaml")
+
+
+def test_validate_local_stack() -> None:
+    result = runner.invoke(app, ["validate", LOCAL])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("valid: 1 cluster(s), 2 configuration(s)")
+
+
+def test_validate_reports_every_error_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: Bad\ngitRepository:\n  url: ftp://x\n  httpsKey: hunter2-secret\n")
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert "gitRepository.url: must be an http://" in result.output
+    assert "name: must be a DNS-1123 label" in result.output
+    assert "hunter2-secret" not in result.output
+
+
+def test_render_prints_masked_yaml() -> None:
+    result = runner.invoke(app, ["render", LOCAL])
+    assert result.exit_code == 0, result.output
+    assert "kind: GitRepository" in result.output
+    assert "name: cluster-config-apps" in result.output
+
+
+def test_crd_prints_the_fluxconfig_crd() -> None:
+    result = runner.invoke(app, ["crd"])
+    assert result.exit_code == 0
+    assert "name: fluxconfigs.fluxgitops.io" in result.output

@@ -1,0 +1,69 @@
+"""The typed stack config: the shipped stacks parse, errors carry their full location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fluxgitops.errors import SpecError
+from fluxgitops.stack import CONFIG_KEY, parse_stack
+
+STACKS_DIR = Path(__file__).parent.parent / "stacks"
+STACKS = sorted(STACKS_DIR.glob("Pulumi.*.yaml"))
+
+
+@pytest.mark.parametrize("path", STACKS, ids=[p.name for p in STACKS])
+def test_shipped_stack_files_are_valid(path: Path) -> None:
+    config = yaml.safe_load(path.read_text())["config"]
+    stack = parse_stack(config)
+    assert stack.clusters
+    assert all(c.configurations for c in stack.clusters)
+
+
+def test_local_stack_is_the_default_target() -> None:
+    stack = parse_stack(yaml.safe_load((STACKS_DIR / "Pulumi.local.yaml").read_text())["config"])
+    (cluster,) = stack.clusters
+    assert (cluster.name, cluster.backend, cluster.mode) == ("local", "kubernetes", "external")
+
+
+def _stack(*configurations: dict[str, Any], **cluster: Any) -> dict[str, Any]:
+    return {CONFIG_KEY: [{"name": "c1", "configurations": list(configurations), **cluster}]}
+
+
+def test_configuration_errors_are_prefixed_with_their_location() -> None:
+    raw = _stack(
+        {"name": "ok", "gitRepository": {"url": "https://h/r"}},
+        {"name": "bad", "gitRepository": {"url": "ftp://h/r"}},
+    )
+    with pytest.raises(SpecError) as info:
+        parse_stack(raw)
+    assert info.value.paths == ["clusters[0].configurations[1].gitRepository.url"]
+
+
+def test_azure_backend_needs_cluster_coordinates() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_stack(_stack(backend="azure"))
+    assert info.value.paths == ["clusters[0].azure"]
+    assert info.value.errors[0].message.startswith("is required when backend is 'azure'")
+
+
+def test_duplicate_configuration_in_a_namespace() -> None:
+    body = {"name": "same", "gitRepository": {"url": "https://h/r"}}
+    with pytest.raises(SpecError) as info:
+        parse_stack(_stack(body, body))
+    assert info.value.paths == ["clusters[0].configurations[1].name"]
+
+
+def test_extension_errors_are_prefixed() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_stack(_stack(extension={"multiTenancy": {"enforce": "maybe"}}))
+    assert info.value.paths == ["clusters[0].extension.multiTenancy.enforce"]
+
+
+def test_missing_clusters_key() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_stack({})
+    assert info.value.paths == [CONFIG_KEY]
