@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck pytest clean
+.PHONY: venv run test lint typecheck pytest tools tools-core clean
 
 venv: $(STAMP)
 
@@ -23,7 +23,16 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv
+# etcd, kube-apiserver and the Flux CRDs for the local control plane: built from Go
+# modules into ~/.cache/fluxgitops (a no-op when already built for these versions).
+tools-core:
+	$(PYTHON) tools/build.py etcd kube-apiserver flux-crds
+
+# every third-party program (also the Pulumi CLI, its Python host and the Flux controllers)
+tools:
+	$(PYTHON) tools/build.py
+
+pytest: venv tools-core
 	$(BIN)/pytest
 
 test: lint typecheck pytest

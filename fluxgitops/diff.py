@@ -116,10 +116,14 @@ def normalize(obj: Mapping[str, Any]) -> dict[str, Any]:
 def project(live: Any, desired: Any) -> Any:
     """``live`` reduced to the shape of ``desired``: keys ``desired`` does not set are dropped.
 
-    Lists are compared whole (apply replaces atomic lists); maps recurse.
+    Maps recurse; lists of the same length recurse element by element (the API
+    server defaults fields inside list items, e.g. ``substituteFrom[].optional``);
+    lists of another length are compared whole.
     """
     if isinstance(live, Mapping) and isinstance(desired, Mapping):
         return {k: project(live[k], desired[k]) for k in desired if k in live}
+    if isinstance(live, list) and isinstance(desired, list) and len(live) == len(desired):
+        return [project(item, want) for item, want in zip(live, desired, strict=True)]
     return live
 
 

@@ -1,0 +1,63 @@
+"""Locate the third-party programs that ``tools/build.py`` builds into the cache.
+
+A path comes from the program's environment variable (``FLUXGITOPS_ETCD``,
+``FLUXGITOPS_KUBE_APISERVER``, ``FLUXGITOPS_FLUX_CRDS`` …, as ``tools/build.py
+--print-env`` prints them) or from ``${FLUXGITOPS_CACHE:-~/.cache/fluxgitops}/
+tools/<program>-<version>/``, with versions read from ``tools/versions.json``.
+A missing program is a ``ToolchainError`` that says how to build it. Called by
+the local control plane and its tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from fluxgitops.errors import ToolchainError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VERSIONS = REPO_ROOT / "tools" / "versions.json"
+
+
+def _programs() -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(VERSIONS.read_text())
+    except OSError as exc:
+        raise ToolchainError(
+            f"cannot read {str(VERSIONS)!r}: {exc}; run from a source checkout"
+        ) from exc
+    programs: dict[str, Any] = data["programs"]
+    return programs
+
+
+def cache_root() -> Path:
+    """Where built programs live (outside the repository)."""
+    return Path(os.environ.get("FLUXGITOPS_CACHE", Path.home() / ".cache" / "fluxgitops")) / "tools"
+
+
+def version_of(program: str) -> str:
+    """The pinned version of ``program`` (``v1.36.3`` …)."""
+    return str(_programs()[program]["version"])
+
+
+def tool_path(program: str, binary: str | None = None) -> Path:
+    """The built ``binary`` of ``program`` (or its data directory); ``ToolchainError`` if absent."""
+    spec = _programs()[program]
+    env = spec.get("env")
+    name = binary or program
+    for build in spec.get("builds", []):
+        if build["binary"] == name:
+            env = build.get("env", env)
+    if env and os.environ.get(env):
+        path = Path(os.environ[env])
+    else:
+        base = cache_root() / f"{program}-{spec['version']}"
+        path = base if spec.get("data") else base / name
+    if not path.exists():
+        raise ToolchainError(
+            f"{name} {spec['version']} is not built (looked for {str(path)!r}); "
+            f"build it with `python3 tools/build.py {program}` (or `make tools`) and retry"
+        )
+    return path
