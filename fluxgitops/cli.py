@@ -3,11 +3,13 @@
 A thin shell over the pure core: it reads files, calls ``parse_stack`` /
 ``parse_configuration`` and the renderer, and prints with rich. Exit codes:
 0 success, 1 invalid input (every error printed with its field path). Later
-issues add ``plan``, ``status``, ``local`` and ``reconciler`` here.
+issues add ``plan``, ``status`` and ``reconciler``; ``local up|down|status|env``
+runs the local control plane.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,13 +18,14 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from fluxgitops.errors import SpecError
+from fluxgitops.errors import FluxGitOpsError, SpecError
+from fluxgitops.local.controlplane import ControlPlane, process_status, read_state, stop_detached
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops.spec import parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -97,6 +100,66 @@ def validate(
 def crd() -> None:
     """Print the FluxConfig CRD."""
     out.print(to_yaml([render_fluxconfig_crd()]), markup=False, highlight=False, end="")
+
+
+local_app = typer.Typer(no_args_is_help=True, help="The local control plane on loopback.")
+app.add_typer(local_app, name="local")
+
+
+def _local_dir() -> Path:
+    return Path(
+        os.environ.get("FLUXGITOPS_LOCAL_DIR", Path.home() / ".cache" / "fluxgitops" / "local")
+    )
+
+
+@local_app.command("up")
+def local_up(
+    controllers: Annotated[
+        bool, typer.Option(help="Also run source- and kustomize-controller as local processes")
+    ] = False,
+) -> None:
+    """Start etcd + kube-apiserver (and optionally Flux controllers); they keep running."""
+    workdir = _local_dir()
+    if any(process_status(workdir).values()):
+        err.print(f"already running in {workdir}; `fluxgitops local down` first")
+        raise typer.Exit(1)
+    names = ("source-controller", "kustomize-controller") if controllers else ()
+    try:
+        plane = ControlPlane(workdir=workdir, controllers=names, detach=True).start()
+    except FluxGitOpsError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
+    out.print(f"[green]up[/green]: {plane.server}  KUBECONFIG={plane.kubeconfig}")
+
+
+@local_app.command("down")
+def local_down() -> None:
+    """Stop every process of the local control plane."""
+    stopped = stop_detached(_local_dir())
+    out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@local_app.command("status")
+def local_status() -> None:
+    """Show which local processes run; exit 1 when none does."""
+    status = process_status(_local_dir())
+    state = read_state(_local_dir()) or {}
+    for name, alive in status.items():
+        out.print(f"{name:<24} {'[green]running[/green]' if alive else '[red]stopped[/red]'}")
+    if state:
+        out.print(f"server {state['server']}  kubeconfig {state['kubeconfig']}")
+    if not any(status.values()):
+        raise typer.Exit(1)
+
+
+@local_app.command("env")
+def local_env() -> None:
+    """Print ``export KUBECONFIG=...`` for the running local control plane."""
+    state = read_state(_local_dir())
+    if state is None:
+        err.print("the local control plane is not running; `fluxgitops local up`")
+        raise typer.Exit(1)
+    out.print(f"export KUBECONFIG={state['kubeconfig']}", markup=False, highlight=False)
 
 
 if __name__ == "__main__":

@@ -79,15 +79,33 @@ class Process:
             self.popen.wait(timeout)
 
 
+CONTROLLERS = (
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+)
+STATE_FILE = "state.json"
+
+
 @dataclass
 class ControlPlane:
-    """etcd + kube-apiserver in ``workdir`` (a temporary directory when not given)."""
+    """etcd + kube-apiserver in ``workdir`` (a temporary directory when not given).
+
+    ``controllers`` names Flux controllers to run as local processes against it
+    (source-controller serves artifacts on a loopback port). ``detach`` leaves
+    the processes running after this Python process exits (``fluxgitops local
+    up``); ``stop_detached`` ends them later from the state file.
+    """
 
     workdir: Path | None = None
     install_crds: bool = True
+    controllers: tuple[str, ...] = ()
+    detach: bool = False
     processes: list[Process] = field(default_factory=list)
     api_port: int = 0
     etcd_port: int = 0
+    storage_port: int = 0
     _tmp: tempfile.TemporaryDirectory[str] | None = None
 
     @property
@@ -110,23 +128,71 @@ class ControlPlane:
         self.workdir.mkdir(parents=True, exist_ok=True)
         pki_dir = self.workdir / "pki"
         pki_dir.mkdir(exist_ok=True)
-        atexit.register(self.stop)
+        binaries = {name: tool_path(name) for name in self.controllers}
+        if not self.detach:
+            atexit.register(self.stop)
         try:
             self._start_etcd(etcd_bin)
             self._start_apiserver(apiserver_bin, pki_dir)
             if self.install_crds:
                 self._install_crds()
+            for name, binary in binaries.items():
+                self._start_controller(name, binary)
+            self._save_state()
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _spawn(self, name: str, argv: list[str]) -> Process:
+    def _start_controller(self, name: str, binary: Path) -> None:
+        assert self.workdir is not None
+        health = free_port()
+        argv = [
+            str(binary),
+            "--metrics-addr=0",
+            f"--health-addr=127.0.0.1:{health}",
+            "--watch-all-namespaces=true",
+            "--log-level=info",
+        ]
+        if name == "source-controller":
+            self.storage_port = free_port()
+            storage = f"127.0.0.1:{self.storage_port}"
+            argv += [
+                f"--storage-path={self.workdir / 'artifacts'}",
+                f"--storage-addr={storage}",
+                f"--storage-adv-addr={storage}",
+            ]
+        if name == "notification-controller":
+            argv += [
+                f"--events-addr=127.0.0.1:{free_port()}",
+                f"--receiverAddr=127.0.0.1:{free_port()}",
+            ]
+        environment = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "RUNTIME_NAMESPACE": "flux-system",
+        }
+        process = self._spawn(name, argv, environment)
+        self._wait(process, lambda: _http_ok(f"http://127.0.0.1:{health}/readyz"))
+
+    def _save_state(self) -> None:
+        assert self.workdir is not None
+        state = {
+            "server": self.server,
+            "kubeconfig": str(self.kubeconfig),
+            "etcdPort": self.etcd_port,
+            "apiPort": self.api_port,
+            "storagePort": self.storage_port,
+            "processes": {p.name: p.popen.pid for p in self.processes},
+        }
+        (self.workdir / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
         assert self.workdir is not None
         log = self.workdir / f"{name}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
             )
         process = Process(name, popen, log)
         self.processes.append(process)
@@ -308,6 +374,53 @@ class ControlPlane:
         self.stop()
 
 
+def read_state(workdir: Path) -> dict[str, Any] | None:
+    """The state a detached control plane left in ``workdir``, or None."""
+    try:
+        state: dict[str, Any] = json.loads((workdir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return state
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child (in-process CLI, tests)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def process_status(workdir: Path) -> dict[str, bool]:
+    """Process name → running, for the detached control plane in ``workdir``."""
+    state = read_state(workdir) or {}
+    return {name: _alive(int(pid)) for name, pid in state.get("processes", {}).items()}
+
+
+def stop_detached(workdir: Path, timeout: float = 10.0) -> list[str]:
+    """Stop the processes of a detached control plane (controllers first); their names."""
+    state = read_state(workdir) or {}
+    stopped: list[str] = []
+    for name, pid in reversed(list(state.get("processes", {}).items())):
+        if not _alive(int(pid)):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(int(pid), signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(int(pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(int(pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(pid), signal.SIGKILL)
+        stopped.append(name)
+    (workdir / STATE_FILE).unlink(missing_ok=True)
+    return stopped
+
+
 def _http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
     try:
         with urllib.request.urlopen(url, context=context, timeout=2) as answer:
@@ -317,11 +430,20 @@ def _http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def running(workdir: Path | None = None) -> Iterator[ControlPlane]:
+def running(
+    workdir: Path | None = None, controllers: tuple[str, ...] = ()
+) -> Iterator[ControlPlane]:
     """``with running() as cp:`` — a started control plane, always stopped afterwards."""
-    plane = ControlPlane(workdir=workdir)
+    plane = ControlPlane(workdir=workdir, controllers=controllers)
     with plane:
         yield plane
 
 
-__all__ = ["ControlPlane", "free_port", "running"]
+__all__ = [
+    "ControlPlane",
+    "free_port",
+    "process_status",
+    "read_state",
+    "running",
+    "stop_detached",
+]
