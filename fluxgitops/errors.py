@@ -15,9 +15,12 @@ pydantic error it replaces can quote secret input.
     │   ├── SpecError                   spec invalid; .errors lists every FieldError
     │   │   └── BackendUnsupportedError valid spec the chosen backend cannot express
     │   ├── RenderError                 renderer cannot build an object (a bug or missing input)
-    │   └── ToolchainError              a third-party program is missing or failed to build
+    │   ├── ToolchainError              a third-party program is missing or failed to build
+    │   ├── ApplyConflictError          another field manager owns fields we set (force takes)
+    │   └── ClusterRejectedError        the API server refused an object (422, 403, …)
     └── TemporaryError                  retry with backoff
-        └── ClusterUnavailableError     API server unreachable, timed out or throttling
+        ├── ClusterUnavailableError     API server unreachable, timed out or throttling
+        └── DeletionTimeoutError        objects still held by finalizers after the timeout
 
 Messages name the object, what failed, the bad value (``!r``, secrets masked)
 and what happens next.
@@ -92,6 +95,26 @@ class RenderError(PermanentError):
 
 class ToolchainError(PermanentError):
     """A third-party program (kube-apiserver, etcd, pulumi, a controller) is missing or broken."""
+
+
+class ApplyConflictError(PermanentError):
+    """Server-side apply found fields owned by another manager; ``conflicts`` names them."""
+
+    def __init__(self, subject: str, conflicts: Sequence[tuple[str, str]]) -> None:
+        self.conflicts = tuple(conflicts)
+        listed = "; ".join(f"{field} (owned by {manager})" for field, manager in self.conflicts)
+        super().__init__(
+            f"{subject}: apply conflicts with other field managers: {listed}; nothing was "
+            f"forced — set forceConflicts: true to take ownership, or remove the other writer"
+        )
+
+
+class ClusterRejectedError(PermanentError):
+    """The API server rejected an object (validation, admission or authorization)."""
+
+
+class DeletionTimeoutError(TemporaryError):
+    """Deleted objects are still present (finalizers) after the timeout."""
 
 
 class ClusterUnavailableError(TemporaryError):

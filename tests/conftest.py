@@ -33,3 +33,6 @@ def golden() -> Callable[[Path, str], None]:
         assert actual == path.read_text(), f"{path.name} differs from the rendered output"
 
     return check
+
+
+pytest_plugins = ["tests.kube_fixtures"]

@@ -1,5 +1,7 @@
 """Fixtures for tests against the real local control plane (etcd + kube-apiserver on loopback).
 
+Loaded by ``tests/conftest.py`` as a plugin.
+
 The binaries come from ``tools/build.py`` (``make tools``); when they are missing
 the fixture fails with the ``ToolchainError`` that says how to build them — it
 never skips.
@@ -11,19 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 from lightkube import Client, KubeConfig
-from lightkube.generic_resource import create_namespaced_resource
 
+from fluxgitops.kube.client import register_kinds
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render.meta import FLUXCONFIG_KIND, FLUXCONFIG_PLURAL, FLUXCONFIG_VERSION, GROUP
-
-for group, version, kind, plural in [
-    ("source.toolkit.fluxcd.io", "v1", "GitRepository", "gitrepositories"),
-    ("source.toolkit.fluxcd.io", "v1", "Bucket", "buckets"),
-    ("source.toolkit.fluxcd.io", "v1", "OCIRepository", "ocirepositories"),
-    ("kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"),
-    (GROUP, FLUXCONFIG_VERSION, FLUXCONFIG_KIND, FLUXCONFIG_PLURAL),
-]:
-    create_namespaced_resource(group, version, kind, plural)
 
 
 @pytest.fixture(scope="session")
@@ -36,4 +28,5 @@ def control_plane() -> Iterator[ControlPlane]:
 @pytest.fixture(scope="session")
 def admin(control_plane: ControlPlane) -> Client:
     """A lightkube client authenticated as the cluster admin."""
+    register_kinds()
     return Client(KubeConfig.from_file(control_plane.kubeconfig), field_manager="fluxgitops-tests")
