@@ -9,7 +9,6 @@ runs the local control plane.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +18,13 @@ from rich.console import Console
 from rich.table import Table
 
 from fluxgitops.errors import FluxGitOpsError, SpecError
-from fluxgitops.local.controlplane import ControlPlane, process_status, read_state, stop_detached
+from fluxgitops.local.controlplane import (
+    ControlPlane,
+    local_dir,
+    process_status,
+    read_state,
+    stop_detached,
+)
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops.spec import parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
@@ -106,12 +111,6 @@ local_app = typer.Typer(no_args_is_help=True, help="The local control plane on l
 app.add_typer(local_app, name="local")
 
 
-def _local_dir() -> Path:
-    return Path(
-        os.environ.get("FLUXGITOPS_LOCAL_DIR", Path.home() / ".cache" / "fluxgitops" / "local")
-    )
-
-
 @local_app.command("up")
 def local_up(
     controllers: Annotated[
@@ -119,7 +118,7 @@ def local_up(
     ] = False,
 ) -> None:
     """Start etcd + kube-apiserver (and optionally Flux controllers); they keep running."""
-    workdir = _local_dir()
+    workdir = local_dir()
     if any(process_status(workdir).values()):
         err.print(f"already running in {workdir}; `fluxgitops local down` first")
         raise typer.Exit(1)
@@ -135,15 +134,15 @@ def local_up(
 @local_app.command("down")
 def local_down() -> None:
     """Stop every process of the local control plane."""
-    stopped = stop_detached(_local_dir())
+    stopped = stop_detached(local_dir())
     out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
 @local_app.command("status")
 def local_status() -> None:
     """Show which local processes run; exit 1 when none does."""
-    status = process_status(_local_dir())
-    state = read_state(_local_dir()) or {}
+    status = process_status(local_dir())
+    state = read_state(local_dir()) or {}
     for name, alive in status.items():
         out.print(f"{name:<24} {'[green]running[/green]' if alive else '[red]stopped[/red]'}")
     if state:
@@ -155,7 +154,7 @@ def local_status() -> None:
 @local_app.command("env")
 def local_env() -> None:
     """Print ``export KUBECONFIG=...`` for the running local control plane."""
-    state = read_state(_local_dir())
+    state = read_state(local_dir())
     if state is None:
         err.print("the local control plane is not running; `fluxgitops local up`")
         raise typer.Exit(1)

@@ -36,6 +36,7 @@ class ClusterEntry(SpecModel):
     kubeconfig: str | None = None
     context: str | None = None
     azure: ClusterRef | None = None
+    flux_bundle: str | None = None
     extension: dict[str, Any] = Field(default_factory=dict)
     configurations: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -59,6 +60,7 @@ class Cluster(SpecModel):
     kubeconfig: str | None
     context: str | None
     azure: ClusterRef | None
+    flux_bundle: str | None
     extension: FluxExtensionSpec
     configurations: tuple[FluxConfigurationSpec, ...]
 
@@ -127,6 +129,7 @@ def parse_stack(raw: Mapping[str, Any], subject: str = "stack config") -> StackC
                 kubeconfig=entry.kubeconfig,
                 context=entry.context,
                 azure=entry.azure,
+                flux_bundle=entry.flux_bundle,
                 extension=extension,
                 configurations=tuple(configs),
             )

@@ -374,6 +374,12 @@ class ControlPlane:
         self.stop()
 
 
+def local_dir() -> Path:
+    """Where ``fluxgitops local up`` keeps the detached control plane (FLUXGITOPS_LOCAL_DIR)."""
+    default = Path.home() / ".cache" / "fluxgitops" / "local"
+    return Path(os.environ.get("FLUXGITOPS_LOCAL_DIR", default))
+
+
 def read_state(workdir: Path) -> dict[str, Any] | None:
     """The state a detached control plane left in ``workdir``, or None."""
     try:
@@ -442,6 +448,7 @@ def running(
 __all__ = [
     "ControlPlane",
     "free_port",
+    "local_dir",
     "process_status",
     "read_state",
     "running",

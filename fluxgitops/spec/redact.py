@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel, SecretStr
+
+from fluxgitops.spec.durations import format_duration
 from fluxgitops.spec.parse import SECRET_FIELDS
 
 
@@ -49,3 +53,26 @@ def merge_secrets(public: Mapping[str, Any], secrets: Mapping[str, Any]) -> dict
             node = node.setdefault(part, {})
         node[leaf] = value
     return merged
+
+
+def spec_to_raw(model: BaseModel) -> dict[str, Any]:
+    """A validated spec back to raw camelCase input, secrets revealed (``parse`` round-trips it).
+
+    For handing a spec to the provider; split the result with ``split_secrets``
+    straight away so the values travel only as Pulumi secrets.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, timedelta):
+            return format_duration(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    dumped = model.model_dump(mode="python", by_alias=True, exclude_none=True)
+    result: dict[str, Any] = plain(dumped)
+    return result

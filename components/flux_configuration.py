@@ -1,0 +1,104 @@
+"""``FluxConfiguration``: one source and its Kustomizations on one cluster.
+
+Backends:
+- ``kubernetes``: a ``FluxConfigurationResource`` (our dynamic provider) that
+  renders and applies the Flux objects. The spec goes in without secret
+  values, which travel separately as a Pulumi secret, so previews diff the
+  spec and the rendered objects field by field and state holds no plaintext.
+- ``azure``: an azure-native ``FluxConfiguration`` (ARM) built by
+  ``components.azure_args``.
+
+Outputs on both: ``compliance_state``, ``source_synced_commit_id``,
+``repository_public_key`` and ``objects`` (keys of the generated objects, or
+the ARM resource ID). Always ``depends_on`` its ``FluxExtension``. Called by
+the Pulumi program (``__main__.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.azure_args import flux_configuration_args
+from components.flux_extension import FluxExtension
+from fluxgitops.azure import ClusterRef
+from fluxgitops.spec import FluxConfigurationSpec
+from fluxgitops.spec.redact import spec_to_raw, split_secrets
+from providers.fluxconfig import FluxConfigurationResource
+
+
+@dataclass
+class FluxConfigurationArgs:
+    """One validated configuration, the extension it needs, and how to reach the cluster."""
+
+    spec: FluxConfigurationSpec
+    extension: FluxExtension
+    backend: Literal["kubernetes", "azure"] = "kubernetes"
+    kubeconfig: str | None = None
+    kubeconfig_content: pulumi.Input[str] | None = None
+    context: str | None = None
+    azure: ClusterRef | None = None
+    force_conflicts: bool = False
+    remove_finalizers: bool = False
+    delete_timeout_seconds: float = 120.0
+
+
+class FluxConfiguration(pulumi.ComponentResource):
+    """A Flux configuration: its source, Kustomizations, auth Secret and RBAC."""
+
+    compliance_state: pulumi.Output[str]
+    source_synced_commit_id: pulumi.Output[str]
+    repository_public_key: pulumi.Output[str]
+    objects: pulumi.Output[Any]
+
+    def __init__(
+        self, name: str, args: FluxConfigurationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fluxgitops:index:FluxConfiguration", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=[args.extension])
+        if args.backend == "azure":
+            if args.azure is None:
+                raise ValueError(
+                    f"FluxConfiguration {name!r}: the azure backend needs cluster coordinates"
+                )
+            arm = azure_native.kubernetesconfiguration.FluxConfiguration(
+                f"{name}-fluxconfig",
+                args=flux_configuration_args(args.spec, args.azure),
+                opts=child,
+            )
+            self.compliance_state = arm.compliance_state
+            self.source_synced_commit_id = arm.source_synced_commit_id
+            self.repository_public_key = arm.repository_public_key
+            self.objects = arm.id
+        else:
+            public, secrets = split_secrets(spec_to_raw(args.spec))
+            resource = FluxConfigurationResource(
+                f"{name}-objects",
+                {
+                    "spec": public,
+                    "secrets": pulumi.Output.secret(secrets) if secrets else None,
+                    "kubeconfig": args.kubeconfig,
+                    "kubeconfig_content": args.kubeconfig_content,
+                    "context": args.context,
+                    "multi_tenancy": args.extension.args.spec.multi_tenancy.enforce,
+                    "force_conflicts": args.force_conflicts,
+                    "remove_finalizers": args.remove_finalizers,
+                    "delete_timeout": args.delete_timeout_seconds,
+                },
+                child,
+            )
+            self.compliance_state = resource.compliance_state
+            self.source_synced_commit_id = resource.source_synced_commit_id
+            self.repository_public_key = resource.repository_public_key
+            self.objects = resource.object_keys.apply(lambda keys: sorted(keys or {}))
+        self.register_outputs(
+            {
+                "compliance_state": self.compliance_state,
+                "source_synced_commit_id": self.source_synced_commit_id,
+                "repository_public_key": self.repository_public_key,
+                "objects": self.objects,
+            }
+        )

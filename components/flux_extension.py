@@ -1,0 +1,89 @@
+"""``FluxExtension``: put Flux on one cluster (Azure ``microsoft.flux`` or any Kubernetes).
+
+Backends:
+- ``kubernetes``: one ``ManifestsResource`` child applying what
+  ``fluxgitops.render.extension`` renders — the adapted Flux bundle
+  (``install``) or only our CRD (``external``, for controllers managed
+  elsewhere, as on the local control plane).
+- ``azure``: an azure-native ``Extension`` of type ``microsoft.flux`` built by
+  ``components.azure_args`` (what ARM cannot express is an error, not dropped).
+
+Called by the Pulumi program (``__main__.py``); FluxConfiguration components
+``depends_on`` it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.azure_args import extension_args
+from fluxgitops.azure import ClusterRef
+from fluxgitops.render.extension import render_extension
+from fluxgitops.spec import FluxExtensionSpec
+from providers.manifests import ManifestsResource
+
+
+@dataclass
+class FluxExtensionArgs:
+    """What to install and where."""
+
+    spec: FluxExtensionSpec = field(default_factory=FluxExtensionSpec)
+    backend: Literal["kubernetes", "azure"] = "kubernetes"
+    mode: Literal["install", "external"] = "external"
+    kubeconfig: str | None = None
+    kubeconfig_content: pulumi.Input[str] | None = None
+    context: str | None = None
+    azure: ClusterRef | None = None
+    bundle: Sequence[Mapping[str, Any]] = ()
+
+
+class FluxExtension(pulumi.ComponentResource):
+    """Flux, the FluxConfig CRD and (install mode) the controllers, on one cluster."""
+
+    backend: pulumi.Output[str]
+    multi_tenancy: pulumi.Output[bool]
+    installed: pulumi.Output[Any]
+
+    def __init__(
+        self, name: str, args: FluxExtensionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fluxgitops:index:FluxExtension", name, None, opts)
+        self.args = args
+        child = pulumi.ResourceOptions(parent=self)
+        if args.backend == "azure":
+            if args.azure is None:
+                raise ValueError(
+                    f"FluxExtension {name!r}: the azure backend needs cluster coordinates"
+                )
+            self.resource: pulumi.CustomResource = azure_native.kubernetesconfiguration.Extension(
+                f"{name}-extension", args=extension_args(args.spec, args.azure), opts=child
+            )
+            installed: pulumi.Output[Any] = self.resource.id
+        else:
+            manifests = render_extension(args.spec, mode=args.mode, bundle=args.bundle)
+            self.resource = ManifestsResource(
+                f"{name}-objects",
+                {
+                    "manifests": [m.to_dict() for m in manifests],
+                    "kubeconfig": args.kubeconfig,
+                    "kubeconfig_content": args.kubeconfig_content,
+                    "context": args.context,
+                },
+                child,
+            )
+            installed = self.resource.object_keys
+        self.backend = pulumi.Output.from_input(args.backend)
+        self.multi_tenancy = pulumi.Output.from_input(args.spec.multi_tenancy.enforce)
+        self.installed = installed
+        self.register_outputs(
+            {
+                "backend": self.backend,
+                "multi_tenancy": self.multi_tenancy,
+                "installed": self.installed,
+            }
+        )

@@ -1,0 +1,198 @@
+"""``ObjectSetProvider``: the dynamic-provider machinery for "a set of rendered objects".
+
+check / diff / create / update / delete / read for any resource whose state is
+a list of Kubernetes objects rendered from its inputs: subclasses say how to
+render (``render``), what forces a replacement (``replaces``) and what status
+to report (``status``). Server-side apply, stale-object removal, finalizer-aware
+delete and refresh are here, once. The provider is pickled into state by
+reference (keep this module path stable): no import side effects, no stored
+client or credentials — it connects inside each method from the
+``kubeconfig`` / ``kubeconfig_content`` / ``context`` inputs. Subclassed by
+``providers.fluxconfig`` and ``providers.manifests``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from lightkube import Client
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from fluxgitops.diff import diff_manifests, normalize, project
+from fluxgitops.errors import SECRET_MASK, SpecError
+from fluxgitops.kube.apply import apply_manifests, delete_objects, read_objects
+from fluxgitops.kube.client import connect
+from fluxgitops.render import Manifest, ObjectKey
+from fluxgitops.render.manifest import SECRET_DATA_FIELDS
+
+CONNECTION_INPUTS = ("kubeconfig", "kubeconfig_content", "context")
+
+
+def key_string(key: ObjectKey) -> str:
+    """``Kind namespace/name`` — how objects are named in inputs, outputs and previews."""
+    return str(key)
+
+
+def parse_key(text: str, api_version: str) -> ObjectKey:
+    """Inverse of ``key_string`` given the object's apiVersion."""
+    kind, _, rest = text.partition(" ")
+    namespace, _, name = rest.rpartition("/")
+    return ObjectKey(api_version, kind, namespace, name)
+
+
+def masked_body(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without server-managed fields and with Secret values masked."""
+    out = normalize(body)
+    if out.get("kind") == "Secret" and out.get("apiVersion") == "v1":
+        for section in SECRET_DATA_FIELDS:
+            if section in out:
+                out[section] = {k: SECRET_MASK for k in out[section]}
+    return out
+
+
+def preview_objects(manifests: list[Manifest]) -> dict[str, Any]:
+    """Object key → masked body: what ``pulumi preview`` shows and diffs."""
+    return {key_string(m.key): m.masked() for m in manifests}
+
+
+def key_index(props: dict[str, Any]) -> dict[str, str]:
+    """Key string → apiVersion, for what a previous operation applied."""
+    return dict(props.get("object_keys") or {})
+
+
+def client_for(props: dict[str, Any]) -> Client:
+    """A client for the cluster named by the inputs (built per call, never stored)."""
+    return connect(props.get("kubeconfig"), props.get("context"), props.get("kubeconfig_content"))
+
+
+class ObjectSetProvider(ResourceProvider):
+    """Apply a rendered set of objects and keep Pulumi state in line with the cluster."""
+
+    extra_inputs: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------ for subclasses
+
+    def render(self, props: dict[str, Any]) -> list[Manifest]:
+        """The objects the inputs describe (raise ``SpecError`` for invalid inputs)."""
+        raise NotImplementedError
+
+    def replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+        """Input names whose change forces a replacement."""
+        return []
+
+    def identity(self, props: dict[str, Any]) -> str:
+        """The resource ID."""
+        raise NotImplementedError
+
+    def before_apply(self, client: Client, props: dict[str, Any]) -> None:
+        """Prepare the cluster (for example the namespace) before applying."""
+
+    def protected(self, client: Client, key: ObjectKey, props: dict[str, Any]) -> bool:
+        """True for an object that must not be deleted now (shared with other resources)."""
+        return False
+
+    def status(self, live: list[dict[str, Any]]) -> dict[str, Any]:
+        """Extra outputs computed from the live objects."""
+        return {}
+
+    # ------------------------------------------------------------ the provider protocol
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate and render; every error becomes a failure with its property path."""
+        try:
+            manifests = self.render(news)
+        except SpecError as exc:
+            failures = [
+                CheckFailure(
+                    f"spec.{e.path}" if e.path else "spec",
+                    f"{e.message}{f' (got {e.value})' if e.value else ''}",
+                )
+                for e in exc.errors
+            ]
+            return CheckResult(news, failures)
+        return CheckResult({**copy.deepcopy(news), "objects": preview_objects(manifests)}, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Changed when an object, a secret or the connection changes."""
+        replaces = self.replaces(olds, news)
+        try:
+            desired = self.render(news)
+        except SpecError:
+            return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
+        old_objects = [dict(body) for body in (olds.get("objects") or {}).values()]
+        changed = not diff_manifests(old_objects, preview_objects(desired).values()).empty
+        for name in ("secrets", *CONNECTION_INPUTS, *self.extra_inputs):
+            changed = changed or (olds.get(name) or None) != (news.get(name) or None)
+        return DiffResult(
+            changes=changed or bool(replaces), replaces=replaces, delete_before_replace=True
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Apply every rendered object (server-side apply)."""
+        return CreateResult(self.identity(props), self._apply(props, previous={}))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Apply the new objects, then delete the ones no longer rendered."""
+        return UpdateResult(self._apply(news, previous=key_index(olds)))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Delete every object applied before, in reverse order, waiting for finalizers."""
+        client = client_for(props)
+        keys = [parse_key(text, api) for text, api in key_index(props).items()]
+        self._delete(client, [k for k in keys if not self.protected(client, k, props)], props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Live state: objects deleted by hand disappear, fields changed by hand show."""
+        client = client_for(props)
+        try:
+            desired = {key_string(m.key): m for m in self.render(props)}
+        except SpecError:
+            desired = {}
+        keys = {text: parse_key(text, api) for text, api in key_index(props).items()}
+        live = read_objects(client, keys.values())
+        objects: dict[str, Any] = {}
+        for text, key in keys.items():
+            body = live[key]
+            if body is None:
+                continue
+            want = desired.get(text)
+            objects[text] = masked_body(project(body, want.masked()) if want else body)
+        found = [body for body in live.values() if body is not None]
+        outs = {**copy.deepcopy(props), "objects": objects, **self.status(found)}
+        return ReadResult(id_, outs)
+
+    # ------------------------------------------------------------ helpers
+
+    def _delete(self, client: Client, keys: list[ObjectKey], props: dict[str, Any]) -> None:
+        delete_objects(
+            client,
+            keys,
+            timeout=float(props.get("delete_timeout") or 120),
+            remove_finalizers=bool(props.get("remove_finalizers", False)),
+        )
+
+    def _apply(self, props: dict[str, Any], previous: dict[str, str]) -> dict[str, Any]:
+        manifests = self.render(props)
+        client = client_for(props)
+        self.before_apply(client, props)
+        live = apply_manifests(client, manifests, force=bool(props.get("force_conflicts", False)))
+        current = {key_string(m.key): m.key.api_version for m in manifests}
+        stale = [parse_key(t, api) for t, api in previous.items() if t not in current]
+        stale = [k for k in stale if not self.protected(client, k, props)]
+        if stale:
+            self._delete(client, stale, props)
+        return {
+            **copy.deepcopy(props),
+            "objects": preview_objects(manifests),
+            "object_keys": current,
+            **self.status(live),
+        }
