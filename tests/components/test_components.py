@@ -1,0 +1,137 @@
+"""FluxExtension and FluxConfiguration under Pulumi's runtime mocks: graph, args, names, secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import pulumi
+import pytest
+
+from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
+from components.flux_extension import FluxExtension, FluxExtensionArgs
+from fluxgitops.azure import ClusterRef
+from fluxgitops.spec import parse_configuration, parse_extension
+
+TOKEN = "ghp_component-token-0123456789"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pulumi_test(fn: F) -> F:
+    """``pulumi.runtime.test`` with its type kept (the SDK's decorator is untyped)."""
+    return cast(F, pulumi.runtime.test(fn))
+
+
+class Recorder(pulumi.runtime.Mocks):
+    """Records every registered resource: (type, name, inputs)."""
+
+    def __init__(self) -> None:
+        self.resources: list[tuple[str, str, dict[str, Any]]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append((args.typ, args.name, dict(args.inputs)))
+        outputs = dict(args.inputs)
+        if args.typ == "pulumi-python:dynamic:Resource":
+            outputs |= {
+                "compliance_state": "Pending",
+                "object_keys": {"GitRepository ns/x": "v1"},
+                "source_synced_commit_id": "",
+                "repository_public_key": "",
+            }
+        return f"{args.name}-id", outputs
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    """Mocks installed for this test; the list of resources it saw."""
+    mocks = Recorder()
+    pulumi.runtime.set_mocks(mocks, preview=False)
+    return mocks
+
+
+def _spec() -> Any:
+    return parse_configuration(
+        {
+            "name": "apps",
+            "namespace": "team-a",
+            "gitRepository": {"url": "https://h/r.git", "httpsUser": "bot", "httpsKey": TOKEN},
+            "kustomizations": {"infra": {}, "apps": {"dependsOn": ["infra"]}},
+        }
+    )
+
+
+@pulumi_test
+def test_kubernetes_backend_graph_and_child_names(recorder: Recorder) -> Any:
+
+    ext = FluxExtension("c1-flux", FluxExtensionArgs(kubeconfig="/k"))
+    config = FluxConfiguration(
+        "c1-team-a-apps", FluxConfigurationArgs(spec=_spec(), extension=ext, kubeconfig="/k")
+    )
+
+    def check(state: str) -> None:
+        kinds = [(t, n) for t, n, _ in recorder.resources]
+        assert ("fluxgitops:index:FluxExtension", "c1-flux") in kinds
+        assert ("fluxgitops:index:FluxConfiguration", "c1-team-a-apps") in kinds
+        assert ("pulumi-python:dynamic:Resource", "c1-flux-objects") in kinds
+        assert ("pulumi-python:dynamic:Resource", "c1-team-a-apps-objects") in kinds
+        assert state == "Pending"
+
+    return config.compliance_state.apply(check)
+
+
+@pulumi_test
+def test_secret_values_are_split_out_of_the_spec(recorder: Recorder) -> Any:
+
+    ext = FluxExtension("c1-flux", FluxExtensionArgs())
+    config = FluxConfiguration("cfg", FluxConfigurationArgs(spec=_spec(), extension=ext))
+
+    def check(_: Any) -> None:
+        inputs = next(i for t, n, i in recorder.resources if n == "cfg-objects")
+        assert TOKEN not in repr(inputs["spec"])
+        assert "httpsKey" not in inputs["spec"]["gitRepository"]
+        assert inputs["spec"]["gitRepository"]["httpsUser"] == "bot"
+        assert inputs["multi_tenancy"] is True
+
+    return config.objects.apply(check)
+
+
+@pulumi_test
+def test_extension_external_mode_installs_the_fluxconfig_crd(recorder: Recorder) -> Any:
+
+    ext = FluxExtension("c2-flux", FluxExtensionArgs(mode="external"))
+
+    def check(_: Any) -> None:
+        inputs = next(i for t, n, i in recorder.resources if n == "c2-flux-objects")
+        names = [m["metadata"]["name"] for m in inputs["manifests"]]
+        assert names == ["fluxconfigs.fluxgitops.io"]
+
+    return ext.installed.apply(check)
+
+
+@pulumi_test
+def test_azure_backend_uses_azure_native_resources(recorder: Recorder) -> Any:
+
+    aks = ClusterRef(resource_group_name="rg", cluster_name="aks")
+    ext = FluxExtension(
+        "aks-flux", FluxExtensionArgs(spec=parse_extension({}), backend="azure", azure=aks)
+    )
+    config = FluxConfiguration(
+        "aks-apps", FluxConfigurationArgs(spec=_spec(), extension=ext, backend="azure", azure=aks)
+    )
+
+    def check(_: Any) -> None:
+        by_name = {n: (t, i) for t, n, i in recorder.resources}
+        ext_type, ext_inputs = by_name["aks-flux-extension"]
+        assert ext_type == "azure-native:kubernetesconfiguration:Extension"
+        assert ext_inputs["extensionType"] == "microsoft.flux"
+        cfg_type, cfg_inputs = by_name["aks-apps-fluxconfig"]
+        assert cfg_type == "azure-native:kubernetesconfiguration:FluxConfiguration"
+        assert cfg_inputs["clusterResourceName"] == "managedClusters"
+        assert cfg_inputs["gitRepository"]["url"] == "https://h/r.git"
+
+    return config.objects.apply(check)
