@@ -19,7 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def pulumi_test(fn: F) -> F:
     """``pulumi.runtime.test`` with its type kept (the SDK's decorator is untyped)."""
-    return cast(F, pulumi.runtime.test(fn))
+    return cast(F, pulumi.runtime.test(fn))  # type: ignore[no-untyped-call]
 
 
 class Recorder(pulumi.runtime.Mocks):
