@@ -156,6 +156,7 @@ class ControlPlane:
         ]
         if name == "source-controller":
             self.storage_port = free_port()
+            (self.workdir / "artifacts").mkdir(exist_ok=True)
             storage = f"127.0.0.1:{self.storage_port}"
             argv += [
                 f"--storage-path={self.workdir / 'artifacts'}",
