@@ -1,5 +1,5 @@
 # fluxgitops — the two commands the README names:
-#   make run    render every configuration of the `local` stack (the main job on the local default)
+#   make run    bring up the local control plane and `pulumi up` the `local` stack (the main job)
 #   make test   ruff + mypy --strict + pytest; exits non-zero on any failure
 PYTHON ?= python3
 VENV := .venv
@@ -23,10 +23,11 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# etcd, kube-apiserver and the Flux CRDs for the local control plane: built from Go
+# what the tests and `make run` need (control plane, Flux CRDs, pulumi CLI, source- and
+# kustomize-controller): built from Go
 # modules into ~/.cache/fluxgitops (a no-op when already built for these versions).
 tools-core:
-	$(PYTHON) tools/build.py etcd kube-apiserver flux-crds
+	$(PYTHON) tools/build.py etcd kube-apiserver flux-crds pulumi source-controller kustomize-controller
 
 # every third-party program (also the Pulumi CLI, its Python host and the Flux controllers)
 tools:
@@ -37,8 +38,11 @@ pytest: venv tools-core
 
 test: lint typecheck pytest
 
-run: venv
-	$(BIN)/fluxgitops render stacks/Pulumi.local.yaml
+run: venv tools-core
+	$(BIN)/fluxgitops validate stacks/Pulumi.local.yaml
+	$(BIN)/fluxgitops local status >/dev/null 2>&1 || $(BIN)/fluxgitops local up
+	$(BIN)/fluxgitops up --stack local
+	$(BIN)/fluxgitops status --stack local
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -381,6 +381,13 @@ def local_dir() -> Path:
     return Path(os.environ.get("FLUXGITOPS_LOCAL_DIR", default))
 
 
+def resolve_kubeconfig(value: str | None) -> str | None:
+    """A stack's ``kubeconfig``: ``local`` is the local control plane's; ``~`` is expanded."""
+    if value == "local":
+        return str(local_dir() / "kubeconfig")
+    return str(Path(value).expanduser()) if value else None
+
+
 def read_state(workdir: Path) -> dict[str, Any] | None:
     """The state a detached control plane left in ``workdir``, or None."""
     try:
@@ -452,6 +459,7 @@ __all__ = [
     "local_dir",
     "process_status",
     "read_state",
+    "resolve_kubeconfig",
     "running",
     "stop_detached",
 ]

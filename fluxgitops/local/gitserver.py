@@ -78,8 +78,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         owner = self.server.git_server
-        user = owner._authenticate(self.headers.get("Authorization"))
-        if user is False:
+        allowed, user = owner._authenticate(self.headers.get("Authorization"))
+        if not allowed:
             self._reply_unauthorized()
             return
         body = self._read_body()
@@ -87,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
             method=self.command,
             target=self.path,
             body=body,
-            user=user or None,
+            user=user,
             request_headers={k.lower(): v for k, v in self.headers.items()},
             client=self.client_address[0],
         )
@@ -97,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        owner._record(Request(self.command, urlsplit(self.path).path, status, user or None))
+        owner._record(Request(self.command, urlsplit(self.path).path, status, user))
 
     def _reply_unauthorized(self) -> None:
         payload = b"authentication required\n"
@@ -250,19 +250,19 @@ class GitServer:
         with self._lock:
             self._requests.append(request)
 
-    def _authenticate(self, header: str | None) -> str | bool:
-        """The user name when auth passes, "" when no auth is configured, False on failure."""
+    def _authenticate(self, header: str | None) -> tuple[bool, str | None]:
+        """(allowed, authenticated user); always allowed when no auth is configured."""
         if self.user is None or self.__token is None:
-            return ""
+            return True, None
         if not header or not header.startswith("Basic "):
-            return False
+            return False, None
         try:
             user, _, token = base64.b64decode(header[6:], validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            return False
+            return False, None
         ok_user = hmac.compare_digest(user.encode(), self.user.encode())
         ok_token = hmac.compare_digest(token.encode(), self.__token.encode())
-        return user if ok_user and ok_token else False
+        return (True, user) if ok_user and ok_token else (False, None)
 
     def _run_backend(
         self,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fluxgitops.cli import app
 from fluxgitops.local.controlplane import process_status, read_state
+from fluxgitops_cli.app import app
 
 runner = CliRunner()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from fluxgitops.cli import app
+from fluxgitops_cli.app import app
 
 runner = CliRunner()
 LOCAL = str(Path(__file__).parent.parent / "stacks" / "Pulumi.local.yaml")

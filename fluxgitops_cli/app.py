@@ -1,36 +1,45 @@
-"""The ``fluxgitops`` command line: render and validate stack configs and configurations.
+"""The ``fluxgitops`` command line: preview/up/destroy stacks, render and validate, local cluster.
 
-A thin shell over the pure core: it reads files, calls ``parse_stack`` /
-``parse_configuration`` and the renderer, and prints with rich. Exit codes:
-0 success, 1 invalid input (every error printed with its field path). Later
+A thin shell: it reads files, calls ``parse_stack`` / ``parse_configuration``
+and the renderer, runs stacks through ``components.automation``, and prints
+with rich. Exit codes: 0 success, 1 invalid input or failed run (every error
+printed with its field path). Later
 issues add ``plan``, ``status`` and ``reconciler``; ``local up|down|status|env``
 runs the local control plane.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
+from pulumi.automation.errors import CommandError
 from rich.console import Console
 from rich.table import Table
 
+from components.automation import Action, StackRun, run_stack
 from fluxgitops.errors import FluxGitOpsError, SpecError
+from fluxgitops.kube.apply import read_objects
+from fluxgitops.kube.client import connect
 from fluxgitops.local.controlplane import (
     ControlPlane,
     local_dir,
     process_status,
     read_state,
+    resolve_kubeconfig,
     stop_detached,
 )
+from fluxgitops.local.toolchain import REPO_ROOT
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops.spec import parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
+from fluxgitops.status import compliance, condition
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, width=shutil.get_terminal_size((160, 40)).columns)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -105,6 +114,85 @@ def validate(
 def crd() -> None:
     """Print the FluxConfig CRD."""
     out.print(to_yaml([render_fluxconfig_crd()]), markup=False, highlight=False, end="")
+
+
+def _run(action: Action, stack: str) -> StackRun:
+    try:
+        return run_stack(
+            action,
+            stack,
+            on_output=lambda line: out.print(line.rstrip("\n"), markup=False, highlight=False),
+        )
+    except FluxGitOpsError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
+    except CommandError as exc:
+        err.print(f"pulumi {action} failed on stack {stack!r}: see the output above")
+        raise typer.Exit(1) from exc
+
+
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="stacks/Pulumi.<stack>.yaml")]
+
+
+@app.command()
+def preview(stack: StackOption = "local") -> None:
+    """``pulumi preview --diff`` of a stack (local file backend, built CLI)."""
+    run = _run("preview", stack)
+    out.print(f"[bold]changes[/bold]: {run.changes}")
+
+
+@app.command()
+def up(stack: StackOption = "local") -> None:
+    """``pulumi up`` of a stack, then the created objects and their status."""
+    run = _run("up", stack)
+    table = Table("output", "value", title=f"stack {stack}")
+    for name, value in sorted(run.outputs.items()):
+        table.add_row(name, "\n".join(value) if isinstance(value, list) else str(value))
+    out.print(table)
+
+
+@app.command()
+def refresh(stack: StackOption = "local") -> None:
+    """``pulumi refresh``: read the live objects back (drift shows in the next preview)."""
+    out.print(f"[bold]changes[/bold]: {_run('refresh', stack).changes}")
+
+
+@app.command()
+def destroy(stack: StackOption = "local") -> None:
+    """``pulumi destroy``: remove every object the stack created."""
+    out.print(f"[bold]changes[/bold]: {_run('destroy', stack).changes}")
+
+
+@app.command()
+def status(stack: StackOption = "local") -> None:
+    """Live objects of every configuration of a stack (kubernetes backend), with compliance."""
+    config = _stack(REPO_ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    table = Table("cluster", "configuration", "compliance", "object", "live", "ready", title=stack)
+    for cluster in config.clusters:
+        if cluster.backend != "kubernetes":
+            continue
+        try:
+            client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context)
+            options = RenderOptions(multi_tenancy=cluster.extension.multi_tenancy.enforce)
+            for spec in cluster.configurations:
+                keys = [m.key for m in render_configuration(spec, options)]
+                live = read_objects(client, keys)
+                state = compliance([o for o in live.values() if o is not None])
+                for key in keys:
+                    body = live[key]
+                    ready = condition(body, "Ready") if body else None
+                    table.add_row(
+                        cluster.name,
+                        f"{spec.namespace}/{spec.name}",
+                        state.state,
+                        str(key),
+                        "yes" if body else "[red]missing[/red]",
+                        f"{ready.get('status')} {ready.get('reason', '')}" if ready else "",
+                    )
+        except FluxGitOpsError as exc:
+            err.print(f"cluster {cluster.name!r}: {exc}", markup=False)
+            raise typer.Exit(1) from None
+    out.print(table)
 
 
 local_app = typer.Typer(no_args_is_help=True, help="The local control plane on loopback.")

@@ -1,0 +1,75 @@
+"""The fluxgitops Pulumi program: each cluster of the stack, its extension and configurations.
+
+``main`` runs inside a Pulumi deployment: from ``__main__.py`` (``pulumi up``
+with the Python language host) or inline through the Automation API
+(``components.automation``, ``fluxgitops up``). It reads
+``fluxgitops:clusters`` from the stack (``stacks/Pulumi.<stack>.yaml``),
+validates all of it at once with ``parse_stack`` (an invalid stack fails the
+preview with every field path and creates nothing), then declares one
+``FluxExtension`` per cluster and one ``FluxConfiguration`` per configuration.
+``kubeconfig: local`` means the project's local control plane
+(``fluxgitops local up``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import get_config
+
+from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
+from components.flux_extension import FluxExtension, FluxExtensionArgs
+from fluxgitops.local.controlplane import resolve_kubeconfig
+from fluxgitops.stack import CONFIG_KEY, Cluster, parse_stack
+
+
+def _bundle(cluster: Cluster) -> list[dict[str, Any]]:
+    if cluster.flux_bundle is None:
+        return []
+    text = Path(cluster.flux_bundle).expanduser().read_text()
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def main() -> None:
+    """Declare the stack's resources."""
+    raw = get_config(CONFIG_KEY)
+    stack = parse_stack(
+        {CONFIG_KEY: json.loads(raw) if raw else None}, subject=f"stack {pulumi.get_stack()!r}"
+    )
+    kubeconfig_content = pulumi.Config().get_secret("kubeconfigContent")
+    for cluster in stack.clusters:
+        kubeconfig = resolve_kubeconfig(cluster.kubeconfig)
+        extension = FluxExtension(
+            f"{cluster.name}-flux",
+            FluxExtensionArgs(
+                spec=cluster.extension,
+                backend=cluster.backend,
+                mode=cluster.mode,
+                kubeconfig=kubeconfig,
+                kubeconfig_content=kubeconfig_content,
+                context=cluster.context,
+                azure=cluster.azure,
+                bundle=_bundle(cluster),
+            ),
+        )
+        for spec in cluster.configurations:
+            name = f"{cluster.name}-{spec.namespace}-{spec.name}"
+            config = FluxConfiguration(
+                name,
+                FluxConfigurationArgs(
+                    spec=spec,
+                    extension=extension,
+                    backend=cluster.backend,
+                    kubeconfig=kubeconfig,
+                    kubeconfig_content=kubeconfig_content,
+                    context=cluster.context,
+                    azure=cluster.azure,
+                ),
+            )
+            pulumi.export(f"{name}:complianceState", config.compliance_state)
+            pulumi.export(f"{name}:objects", config.objects)
+            pulumi.export(f"{name}:repositoryPublicKey", config.repository_public_key)
