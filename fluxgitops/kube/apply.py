@@ -52,6 +52,16 @@ def translate(exc: Exception, subject: str) -> FluxGitOpsError:
                 f"{subject}: the API server answered {code}: {message}; retry"
             )
         return ClusterRejectedError(f"{subject}: the API server refused it ({code}): {message}")
+    if isinstance(exc, httpx2.HTTPStatusError):
+        code = exc.response.status_code
+        if code == 404:
+            return ClusterRejectedError(
+                f"{subject}: the API server does not serve this kind (404); is its CRD installed "
+                f"(FluxExtension)? Install it, then retry"
+            )
+        if code == 429 or code >= 500:
+            return ClusterUnavailableError(f"{subject}: the API server answered {code}; retry")
+        return ClusterRejectedError(f"{subject}: the API server refused it ({code})")
     if isinstance(exc, httpx2.HTTPError | OSError):
         return ClusterUnavailableError(f"{subject}: cannot reach the API server: {exc}; retry")
     raise exc

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from fluxgitops_cli.app import app
 
 runner = CliRunner()
-LOCAL = str(Path(__file__).parent.parent / "stacks" / "Pulumi.local.yaml")
+LOCAL = str(Path(__file__).parents[2] / "stacks" / "Pulumi.local.yaml")
 
 
 def test_validate_local_stack() -> None:

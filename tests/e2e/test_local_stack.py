@@ -8,17 +8,18 @@ nothing; the state file holds no plaintext secret.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from lightkube import ApiError, Client
+from lightkube import ApiError, Client, KubeConfig
 from lightkube.resources.core_v1 import Secret
 from pulumi.automation.errors import CommandError
 
 from components.automation import run_stack
-from fluxgitops.kube.client import resource_for
+from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.local.controlplane import ControlPlane
 
 TOKEN = "ghp_e2e-token-should-never-be-stored-0123"
@@ -42,11 +43,25 @@ def stack_file(directory: Path, name: str, configurations: list[dict[str, Any]])
     (directory / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(config))
 
 
+@pytest.fixture(scope="module")
+def e2e_plane() -> Iterator[ControlPlane]:
+    """A control plane of its own: destroying the stack removes the FluxConfig CRD."""
+    with ControlPlane() as plane:
+        yield plane
+
+
 @pytest.fixture
-def stacks(tmp_path: Path, control_plane: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> Path:
+def admin(e2e_plane: ControlPlane) -> Client:
+    """An admin client for this module's control plane."""
+    register_kinds()
+    return Client(KubeConfig.from_file(e2e_plane.kubeconfig))
+
+
+@pytest.fixture
+def stacks(tmp_path: Path, e2e_plane: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A stacks directory, a private state backend, and ``kubeconfig: local`` → the test cluster."""
-    assert control_plane.workdir is not None
-    monkeypatch.setenv("FLUXGITOPS_LOCAL_DIR", str(control_plane.workdir))
+    assert e2e_plane.workdir is not None
+    monkeypatch.setenv("FLUXGITOPS_LOCAL_DIR", str(e2e_plane.workdir))
     monkeypatch.setenv("FLUXGITOPS_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "e2e-tests")
     directory = tmp_path / "stacks"
