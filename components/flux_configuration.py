@@ -44,6 +44,7 @@ class FluxConfigurationArgs:
     force_conflicts: bool = False
     remove_finalizers: bool = False
     delete_timeout_seconds: float = 120.0
+    source_check: Literal["off", "warn", "strict"] = "off"
 
 
 class FluxConfiguration(pulumi.ComponentResource):
@@ -87,6 +88,7 @@ class FluxConfiguration(pulumi.ComponentResource):
                     "force_conflicts": args.force_conflicts,
                     "remove_finalizers": args.remove_finalizers,
                     "delete_timeout": args.delete_timeout_seconds,
+                    "source_check": args.source_check,
                 },
                 child,
             )

@@ -68,6 +68,7 @@ def main() -> None:
                     kubeconfig_content=kubeconfig_content,
                     context=cluster.context,
                     azure=cluster.azure,
+                    source_check=cluster.source_checks,
                 ),
             )
             pulumi.export(f"{name}:complianceState", config.compliance_state)

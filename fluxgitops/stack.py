@@ -37,6 +37,7 @@ class ClusterEntry(SpecModel):
     context: str | None = None
     azure: ClusterRef | None = None
     flux_bundle: str | None = None
+    source_checks: Literal["off", "warn", "strict"] = "warn"
     extension: dict[str, Any] = Field(default_factory=dict)
     configurations: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -61,6 +62,7 @@ class Cluster(SpecModel):
     context: str | None
     azure: ClusterRef | None
     flux_bundle: str | None
+    source_checks: Literal["off", "warn", "strict"]
     extension: FluxExtensionSpec
     configurations: tuple[FluxConfigurationSpec, ...]
 
@@ -130,6 +132,7 @@ def parse_stack(raw: Mapping[str, Any], subject: str = "stack config") -> StackC
                 context=entry.context,
                 azure=entry.azure,
                 flux_bundle=entry.flux_bundle,
+                source_checks=entry.source_checks,
                 extension=extension,
                 configurations=tuple(configs),
             )

@@ -19,12 +19,13 @@ from typing import Any
 
 import pulumi
 from lightkube import Client
-from pulumi.dynamic import Resource
+from pulumi.dynamic import CheckFailure, CheckResult, Resource
 
 from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.kube.client import resource_for
 from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
+from fluxgitops.sourcecheck import SourceCheckError, SourceUnavailableError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
 from fluxgitops.spec.redact import merge_secrets
 from fluxgitops.status import compliance, synced_commit
@@ -50,6 +51,33 @@ class FluxConfigurationProvider(ObjectSetProvider):
     """Renders a FluxConfiguration with the shared renderer and reports its compliance."""
 
     extra_inputs = ("multi_tenancy",)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate and render; with ``source_check`` also check the Git source (ref, paths,
+        multi-tenancy rules): its errors are failures, its commit and warnings go to the
+        ``source_report`` input (not diffed, so a moving branch causes no perpetual diff)."""
+        result = super().check(olds, news)
+        mode = news.get("source_check") or "off"
+        if result.failures or mode == "off":
+            return result
+        spec = spec_of(news)
+        if spec.git_repository is None:
+            return result
+        try:
+            report = check_source(spec, strict=mode == "strict")
+        except SourceCheckError as exc:
+            failures = [
+                CheckFailure(f"spec.{e.path}" if e.path else "spec", e.message) for e in exc.errors
+            ]
+            return CheckResult(result.inputs, failures)
+        except SourceUnavailableError as exc:
+            return CheckResult(result.inputs, [CheckFailure("spec.gitRepository.url", str(exc))])
+        summary = {
+            "commit": report.commit or "",
+            "warnings": list(report.warnings),
+            "findings": [str(f) for f in report.findings],
+        }
+        return CheckResult({**result.inputs, "source_report": summary}, [])
 
     def render(self, props: dict[str, Any]) -> list[Manifest]:
         """The configuration's objects (RBAC, Secret, source, Kustomizations, FluxConfig)."""

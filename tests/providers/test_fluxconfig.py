@@ -20,6 +20,7 @@ from fluxgitops.diff import diff_manifests
 from fluxgitops.errors import ApplyConflictError
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
+from fluxgitops.local.gitserver import DEFAULT_BRANCH, GitServer
 from providers.fluxconfig import FluxConfigurationProvider
 
 TOKEN = "ghp_provider-test-token-0123"
@@ -217,3 +218,42 @@ def test_conflict_with_another_field_manager_is_reported(
     changed["force_conflicts"] = True
     provider.update("x", created, provider.check(created, changed).inputs)
     assert kustomization(admin, ns, f"{name}-apps")["spec"]["interval"] == "10m"
+
+
+@pytest.fixture(scope="module")
+def git() -> Iterator[GitServer]:
+    """A Git server on loopback with one repository (branch main, path deploy/)."""
+    with GitServer() as server:
+        server.create_repository("app")
+        tree = server.work_tree("app")
+        tree.write({"deploy/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"})
+        tree.commit("first")
+        tree.push()
+        yield server
+
+
+def test_source_check_failure_blocks_preview(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any], git: GitServer
+) -> None:
+    inputs["spec"]["gitRepository"] = {"url": git.url("app"), "repositoryRef": {"branch": "nope"}}
+    inputs["spec"]["kustomizations"] = {"app": {"path": "deploy"}}
+    inputs["secrets"] = {}
+    inputs["source_check"] = "warn"
+    failures = provider.check({}, inputs).failures
+    assert [f.property for f in failures] == ["spec.gitRepository.repositoryRef.branch"]
+    assert "nope" in failures[0].reason
+
+
+def test_source_check_reports_the_commit(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any], git: GitServer
+) -> None:
+    inputs["spec"]["gitRepository"] = {
+        "url": git.url("app"),
+        "repositoryRef": {"branch": DEFAULT_BRANCH},
+    }
+    inputs["spec"]["kustomizations"] = {"app": {"path": "deploy"}}
+    inputs["secrets"] = {}
+    inputs["source_check"] = "warn"
+    result = provider.check({}, inputs)
+    assert result.failures == []
+    assert len(result.inputs["source_report"]["commit"]) == 40
