@@ -20,6 +20,7 @@ from deepdiff import DeepDiff
 
 from fluxgitops.errors import SECRET_MASK
 from fluxgitops.render.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
+from fluxgitops.render.meta import FIELD_MANAGER
 
 SERVER_METADATA = (
     "uid",
@@ -113,18 +114,46 @@ def normalize(obj: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def project(live: Any, desired: Any) -> Any:
-    """``live`` reduced to the shape of ``desired``: keys ``desired`` does not set are dropped.
+def project(live: Any, desired: Any, owned: Mapping[str, Any] | None = None) -> Any:
+    """``live`` reduced to the shape of ``desired``: keys ``desired`` does not set are dropped,
+    unless ``owned`` (server-side apply ``fieldsV1`` of our managers) says we set them before —
+    those stay, so a field we stop setting shows as a removal.
 
     Maps recurse; lists of the same length recurse element by element (the API
     server defaults fields inside list items, e.g. ``substituteFrom[].optional``);
     lists of another length are compared whole.
     """
     if isinstance(live, Mapping) and isinstance(desired, Mapping):
-        return {k: project(live[k], desired[k]) for k in desired if k in live}
+        out: dict[str, Any] = {}
+        for key, value in live.items():
+            sub = owned.get(f"f:{key}") if isinstance(owned, Mapping) else None
+            if key in desired:
+                out[key] = project(value, desired[key], sub)
+            elif sub is not None:
+                out[key] = value
+        return out
     if isinstance(live, list) and isinstance(desired, list) and len(live) == len(desired):
         return [project(item, want) for item, want in zip(live, desired, strict=True)]
     return live
+
+
+def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(out.get(key), Mapping) and isinstance(value, Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def owned_fields(live: Mapping[str, Any], prefix: str = FIELD_MANAGER) -> dict[str, Any]:
+    """The ``fieldsV1`` tree of every Apply manager named ``prefix…`` (ours), merged."""
+    owned: dict[str, Any] = {}
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if str(entry.get("manager", "")).startswith(prefix) and entry.get("operation") == "Apply":
+            owned = _merge(owned, entry.get("fieldsV1") or {})
+    return owned
 
 
 def _is_secret(obj: Mapping[str, Any]) -> bool:
@@ -152,7 +181,7 @@ def diff_objects(
     """Field changes from ``old`` to ``new`` (``live=True``: ``old`` is the cluster's copy)."""
     before, after = normalize(old), normalize(new)
     if live:
-        before = project(before, after)
+        before = project(before, after, owned_fields(old))
     if before == after:
         return []  # the common case (no change) without deepdiff's tree walk
     secret = _is_secret(new) or _is_secret(old)

@@ -10,7 +10,9 @@ runs the local control plane.
 
 from __future__ import annotations
 
+import json
 import shutil
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,10 +21,12 @@ import yaml
 from pulumi.automation.errors import CommandError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from components.automation import Action, StackRun, run_stack
+from fluxgitops.diff import diff_manifests
 from fluxgitops.errors import FluxGitOpsError, SpecError
-from fluxgitops.kube.apply import read_objects
+from fluxgitops.kube.apply import list_owned, read_objects
 from fluxgitops.kube.client import connect
 from fluxgitops.local.controlplane import (
     ControlPlane,
@@ -33,8 +37,11 @@ from fluxgitops.local.controlplane import (
     stop_detached,
 )
 from fluxgitops.local.toolchain import REPO_ROOT
+from fluxgitops.plan import Plan, build_plan, to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
-from fluxgitops.spec import parse_configuration
+from fluxgitops.render.manifest import Manifest
+from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
+from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
 from fluxgitops.status import compliance, condition
 
@@ -92,22 +99,55 @@ def render(
 @app.command()
 def validate(
     path: Annotated[Path, typer.Argument(help=f"A stack file ({CONFIG_KEY}) or one configuration")],
+    sources: Annotated[
+        bool, typer.Option(help="Also check each Git source: ref, paths, multi-tenancy rules")
+    ] = False,
+    offline: Annotated[bool, typer.Option(help="Skip the network (air-gapped)")] = False,
+    strict: Annotated[bool, typer.Option(help="An unreachable source is an error")] = False,
 ) -> None:
     """Validate a stack file or a single FluxConfiguration file; print every error."""
     data = _load(path)
     if isinstance(data, dict) and ("config" in data or CONFIG_KEY in data):
         config = _stack(path)
-        count = sum(len(c.configurations) for c in config.clusters)
+        pairs = [(c.extension, s) for c in config.clusters for s in c.configurations]
         out.print(
-            f"[green]valid[/green]: {len(config.clusters)} cluster(s), {count} configuration(s)"
+            f"[green]valid[/green]: {len(config.clusters)} cluster(s), "
+            f"{len(pairs)} configuration(s)"
         )
-        return
-    try:
-        spec = parse_configuration(data)
-    except SpecError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(1) from None
-    out.print(f"[green]valid[/green]: FluxConfiguration {spec.namespace}/{spec.name}")
+    else:
+        try:
+            spec = parse_configuration(data)
+        except SpecError as exc:
+            err.print(str(exc), markup=False)
+            raise typer.Exit(1) from None
+        out.print(f"[green]valid[/green]: FluxConfiguration {spec.namespace}/{spec.name}")
+        pairs = [(FluxExtensionSpec(), spec)]
+    if sources and not _check_sources(pairs, offline=offline, strict=strict):
+        raise typer.Exit(1)
+
+
+def _check_sources(
+    pairs: list[tuple[FluxExtensionSpec, FluxConfigurationSpec]], *, offline: bool, strict: bool
+) -> bool:
+    """Run the source checks; print each report; False when any has errors."""
+    ok = True
+    with SourceChecker(offline=offline, strict=strict) as checker:
+        for extension, spec in pairs:
+            if spec.git_repository is None:
+                continue
+            try:
+                report = check_source(spec, extension, checker=checker)
+            except (SourceCheckError, FluxGitOpsError) as exc:
+                err.print(str(exc), markup=False)
+                ok = False
+                continue
+            out.print(report.summary(), markup=False)
+            for warning in report.warnings:
+                out.print(f"  warning: {warning}", markup=False)
+            for finding in report.findings:
+                out.print(f"  {finding}", markup=False)
+                ok = ok and finding.severity != "error"
+    return ok
 
 
 @app.command()
@@ -161,6 +201,66 @@ def refresh(stack: StackOption = "local") -> None:
 def destroy(stack: StackOption = "local") -> None:
     """``pulumi destroy``: remove every object the stack created."""
     out.print(f"[bold]changes[/bold]: {_run('destroy', stack).changes}")
+
+
+class PlanFormat(StrEnum):
+    """Output formats of ``plan``."""
+
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def live_plan(config: StackConfig) -> Plan:
+    """Desired (rendered) vs live objects for every kubernetes-backend configuration."""
+    items = []
+    for cluster in config.clusters:
+        if cluster.backend != "kubernetes":
+            err.print(
+                f"cluster {cluster.name!r}: azure backend — use `fluxgitops preview` (ARM diff)"
+            )
+            continue
+        client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context)
+        options = RenderOptions(multi_tenancy=cluster.extension.multi_tenancy.enforce)
+        for spec in cluster.configurations:
+            desired = render_configuration(spec, options)
+            live = {k: v for k, v in read_objects(client, [m.key for m in desired]).items() if v}
+            owned = list_owned(client, spec.namespace, spec.name)
+            bodies = list(live.values()) + [o for o in owned if Manifest(o).key not in live]
+            items.append(
+                (
+                    cluster.name,
+                    f"{spec.namespace}/{spec.name}",
+                    diff_manifests(bodies, desired, live=True),
+                )
+            )
+    return build_plan(items)
+
+
+@app.command()
+def plan(
+    stack: Annotated[Path, typer.Argument(help="A stack file, e.g. stacks/Pulumi.local.yaml")],
+    output: Annotated[PlanFormat, typer.Option("--format", help="text, markdown or json")] = (
+        PlanFormat.text
+    ),
+) -> None:
+    """Compare every configuration with the live clusters: exit 0 no change, 2 changes, 1 error."""
+    config = _stack(stack)
+    try:
+        result = live_plan(config)
+    except FluxGitOpsError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
+    if output is PlanFormat.json:
+        out.print(json.dumps(to_json(result), indent=2), markup=False, highlight=False)
+    elif output is PlanFormat.markdown:
+        out.print(to_markdown(result), markup=False, highlight=False, end="")
+    else:
+        styles = {"+": "green", "-": "red", "~": "yellow"}
+        for line in to_text(result).splitlines():
+            style = styles.get(line.strip()[:1], "bold" if line.startswith("cluster") else "")
+            out.print(Text(line, style=style))
+    raise typer.Exit(result.exit_code)
 
 
 @app.command()

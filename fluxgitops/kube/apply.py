@@ -30,7 +30,7 @@ from fluxgitops.errors import (
 )
 from fluxgitops.kube.client import resource_for
 from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import LABEL_MANAGED_BY
+from fluxgitops.render.meta import LABEL_CONFIGURATION, LABEL_MANAGED_BY
 
 _MANAGER = re.compile(r'conflict with "([^"]+)"')
 
@@ -196,3 +196,37 @@ def delete_objects(
                 f"controllers running? Retry, or set removeFinalizers: true to drop them"
             )
         time.sleep(poll)
+
+
+OWNED_KINDS = (
+    ("v1", "Secret"),
+    ("source.toolkit.fluxcd.io/v1", "GitRepository"),
+    ("source.toolkit.fluxcd.io/v1", "Bucket"),
+    ("source.toolkit.fluxcd.io/v1", "OCIRepository"),
+    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+    ("fluxgitops.io/v1alpha1", "FluxConfig"),
+)
+
+
+def list_owned(client: Client, namespace: str, configuration: str) -> list[dict[str, Any]]:
+    """Live objects labelled as generated for ``configuration`` in ``namespace``."""
+    found: list[dict[str, Any]] = []
+    for api_version, kind in OWNED_KINDS:
+        resource = resource_for(api_version, kind)
+        try:
+            items = client.list(
+                resource, namespace=namespace, labels={LABEL_CONFIGURATION: configuration}
+            )
+            found.extend(_with_kind(_as_dict(item), api_version, kind) for item in items)
+        except ApiError as exc:
+            raise translate(exc, f"{kind} list in {namespace}") from exc
+        except httpx2.HTTPStatusError as exc:
+            if exc.response.status_code != 404:  # a kind whose CRD is not installed: none exist
+                raise translate(exc, f"{kind} list in {namespace}") from exc
+    return found
+
+
+def _with_kind(body: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]:
+    body.setdefault("apiVersion", api_version)
+    body.setdefault("kind", kind)
+    return body

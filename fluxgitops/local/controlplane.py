@@ -354,6 +354,19 @@ class ControlPlane:
                         f"CRD {crd.metadata.name!r} was not Established in time"
                     )
                 time.sleep(0.1)
+        self._wait_served(crds, deadline)
+
+    def _wait_served(self, crds: list[Any], deadline: float) -> None:
+        """Wait until every CRD's storage answers a list (a fresh CRD briefly answers 429)."""
+        for crd in crds:
+            version = next(v.name for v in crd.spec.versions if v.served)
+            path = f"/apis/{crd.spec.group}/{version}/{crd.spec.names.plural}?limit=1"
+            while not self._api_ok(path):
+                if time.monotonic() > deadline:
+                    raise ClusterUnavailableError(
+                        f"CRD {crd.metadata.name!r} is not served in time"
+                    )
+                time.sleep(0.1)
 
     def stop(self) -> None:
         """Stop every process (apiserver first) and remove a temporary workdir."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from typer.testing import CliRunner
 
+from fluxgitops.local.gitserver import GitServer
 from fluxgitops_cli.app import app
 
 runner = CliRunner()
@@ -39,3 +41,32 @@ def test_crd_prints_the_fluxconfig_crd() -> None:
     result = runner.invoke(app, ["crd"])
     assert result.exit_code == 0
     assert "name: fluxconfigs.fluxgitops.io" in result.output
+
+
+def test_validate_sources_reports_missing_branch_without_the_token(tmp_path: Path) -> None:
+    with GitServer(user="bot", token="hunter2-token") as git:
+        git.create_repository("app")
+        tree = git.work_tree("app")
+        tree.write({"deploy/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"})
+        tree.commit("first")
+        tree.push()
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "name": "app",
+                    "gitRepository": {
+                        "url": git.url("app"),
+                        "httpsUser": "bot",
+                        "httpsKey": "hunter2-token",
+                        "repositoryRef": {"branch": "nope"},
+                    },
+                    "kustomizations": {"app": {"path": "deploy"}},
+                }
+            )
+        )
+        result = runner.invoke(app, ["validate", str(config), "--sources"])
+    assert result.exit_code == 1
+    assert "gitRepository.repositoryRef.branch" in result.output
+    assert "'nope'" in result.output
+    assert "hunter2-token" not in result.output

@@ -1,0 +1,72 @@
+"""``fluxgitops plan`` against the real local API server: exit codes 2 / 0 / 1 and formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from lightkube import Client
+from typer.testing import CliRunner
+
+from fluxgitops.kube.apply import apply_manifests, ensure_namespace
+from fluxgitops.local.controlplane import ControlPlane
+from fluxgitops.render import render_configuration
+from fluxgitops.spec import parse_configuration
+from fluxgitops_cli.app import app
+
+runner = CliRunner()
+
+
+def write_stack(path: Path, kubeconfig: str, configuration: dict[str, Any]) -> Path:
+    """A stack file with one kubernetes cluster and one configuration."""
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "config": {
+                    "fluxgitops:clusters": [
+                        {"name": "c1", "kubeconfig": kubeconfig, "configurations": [configuration]}
+                    ]
+                }
+            }
+        )
+    )
+    return path
+
+
+CONFIG = {
+    "name": "planned",
+    "namespace": "plan-ns",
+    "gitRepository": {"url": "https://h/r.git"},
+    "kustomizations": {"apps": {"path": "apps"}},
+}
+
+
+def test_plan_exit_codes_follow_changes(
+    tmp_path: Path, control_plane: ControlPlane, admin: Client
+) -> None:
+    stack = write_stack(tmp_path / "Pulumi.t.yaml", str(control_plane.kubeconfig), CONFIG)
+    before = runner.invoke(app, ["plan", str(stack)])
+    assert before.exit_code == 2, before.output
+    assert "+ Kustomization plan-ns/planned-apps" in before.output
+
+    spec = parse_configuration(CONFIG)
+    ensure_namespace(admin, spec.namespace)
+    apply_manifests(admin, render_configuration(spec))
+    assert runner.invoke(app, ["plan", str(stack)]).exit_code == 0
+
+    changed = {**CONFIG, "kustomizations": {"apps": {"path": "apps", "prune": True}}}
+    write_stack(stack, str(control_plane.kubeconfig), changed)
+    result = runner.invoke(app, ["plan", str(stack), "--format", "json"])
+    assert result.exit_code == 2
+    plan = json.loads(result.output)
+    paths = [f["path"] for c in plan["configurations"][0]["changes"] for f in c["fields"]]
+    assert "spec.prune" in paths
+
+
+def test_plan_unreachable_cluster_exits_1(tmp_path: Path) -> None:
+    stack = write_stack(tmp_path / "Pulumi.t.yaml", str(tmp_path / "missing-kubeconfig"), CONFIG)
+    result = runner.invoke(app, ["plan", str(stack)])
+    assert result.exit_code == 1
+    assert "cannot load" in result.output
