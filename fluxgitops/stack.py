@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from fluxgitops.azure import ClusterRef
+from fluxgitops.azure import ClusterRef, check_azure_configuration, check_azure_extension
 from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.spec.base import RuleFailure, SpecModel, raise_rule_failures
 from fluxgitops.spec.configuration import FluxConfigurationSpec
@@ -102,6 +102,8 @@ def parse_stack(raw: Mapping[str, Any], subject: str = "stack config") -> StackC
         seen.add(entry.name)
         try:
             extension = parse_extension(entry.extension)
+            if entry.backend == "azure":
+                check_azure_extension(extension)
         except SpecError as exc:
             errors.extend(_prefixed(f"{where}.extension", exc.errors))
             extension = FluxExtensionSpec()
@@ -110,6 +112,8 @@ def parse_stack(raw: Mapping[str, Any], subject: str = "stack config") -> StackC
         for j, body in enumerate(entry.configurations):
             try:
                 spec = parse_configuration(body)
+                if entry.backend == "azure":
+                    check_azure_configuration(spec)
             except SpecError as exc:
                 errors.extend(_prefixed(f"{where}.configurations[{j}]", exc.errors))
                 continue

@@ -67,3 +67,18 @@ def test_missing_clusters_key() -> None:
     with pytest.raises(SpecError) as info:
         parse_stack({})
     assert info.value.paths == [CONFIG_KEY]
+
+
+def test_azure_cluster_rejects_what_arm_cannot_express() -> None:
+    raw = _stack(
+        {"name": "oci", "sourceKind": "OCIRepository", "ociRepository": {"url": "oci://r/x"}},
+        backend="azure",
+        azure={"resourceGroupName": "rg", "clusterName": "aks"},
+        extension={"controllers": {"kustomize": {"tuning": {"concurrent": 5}}}},
+    )
+    with pytest.raises(SpecError) as info:
+        parse_stack(raw)
+    assert info.value.paths == [
+        "clusters[0].configurations[0].sourceKind",
+        "clusters[0].extension.controllers.kustomize.tuning.concurrent",
+    ]
