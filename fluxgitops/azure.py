@@ -27,6 +27,7 @@ from fluxgitops.spec.base import SpecModel, secret_value
 from fluxgitops.spec.configuration import FluxConfigurationSpec, KustomizationSpec
 from fluxgitops.spec.durations import format_duration, whole_seconds
 from fluxgitops.spec.extension import (
+    CONTROLLER_NAMES,
     DEFAULT_FLUX_VERSION,
     Controllers,
     ControllerSpec,
@@ -66,14 +67,7 @@ _CLUSTER_RP: dict[str, str] = {
     "connectedClusters": "Microsoft.Kubernetes",
     "provisionedClusters": "Microsoft.HybridContainerService",
 }
-_AZURE_CONTROLLER: dict[str, str] = {
-    "source": "source-controller",
-    "kustomize": "kustomize-controller",
-    "helm": "helm-controller",
-    "notification": "notification-controller",
-    "image_automation": "image-automation-controller",
-    "image_reflector": "image-reflector-controller",
-}
+_AZURE_CONTROLLER = CONTROLLER_NAMES
 
 
 class ClusterRef(SpecModel):

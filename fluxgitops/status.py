@@ -97,33 +97,17 @@ def set_condition(
 ) -> list[dict[str, Any]]:
     """``conditions`` with ``kind`` set; ``lastTransitionTime`` moves only when status changes."""
     value = "Unknown" if status is None else ("True" if status else "False")
-    out: list[dict[str, Any]] = []
-    found = False
-    for cond in conditions:
-        if cond.get("type") != kind:
-            out.append(dict(cond))
-            continue
-        found = True
-        moved = cond.get("status") != value
-        out.append(
-            {
-                "type": kind,
-                "status": value,
-                "reason": reason,
-                "message": message,
-                "observedGeneration": generation,
-                "lastTransitionTime": now if moved else cond.get("lastTransitionTime", now),
-            }
-        )
-    if not found:
-        out.append(
-            {
-                "type": kind,
-                "status": value,
-                "reason": reason,
-                "message": message,
-                "observedGeneration": generation,
-                "lastTransitionTime": now,
-            }
-        )
+    new: dict[str, Any] = {
+        "type": kind,
+        "status": value,
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+        "lastTransitionTime": now,
+    }
+    out = [dict(c) for c in conditions if c.get("type") != kind]
+    previous = next((c for c in conditions if c.get("type") == kind), None)
+    if previous is not None and previous.get("status") == value:
+        new["lastTransitionTime"] = previous.get("lastTransitionTime", now)
+    out.append(new)
     return sorted(out, key=lambda c: str(c["type"]))

@@ -24,18 +24,15 @@ from fluxgitops.render.fluxconfig import render_fluxconfig_crd
 from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import APPLIER_SERVICE_ACCOUNT
 from fluxgitops.spec.durations import format_duration
-from fluxgitops.spec.extension import ControllerSpec, FluxExtensionSpec, HelmControllerSpec
+from fluxgitops.spec.extension import (
+    CONTROLLER_NAMES,
+    ControllerSpec,
+    FluxExtensionSpec,
+    HelmControllerSpec,
+)
 
 Mode = Literal["install", "external"]
 
-CONTROLLER_DEPLOYMENTS = {
-    "source": "source-controller",
-    "kustomize": "kustomize-controller",
-    "helm": "helm-controller",
-    "notification": "notification-controller",
-    "image_automation": "image-automation-controller",
-    "image_reflector": "image-reflector-controller",
-}
 LOCKED_DOWN = ("kustomize", "helm")
 
 
@@ -118,7 +115,7 @@ def render_extension(
                 )
             ],
         )
-    by_deployment = {v: k for k, v in CONTROLLER_DEPLOYMENTS.items()}
+    by_deployment = {v: k for k, v in CONTROLLER_NAMES.items()}
     out: list[Manifest] = []
     for body in bundle if mode == "install" else ():
         kind, name = body.get("kind"), (body.get("metadata") or {}).get("name", "")

@@ -109,6 +109,17 @@ def _off() -> ControllerSpec:
     return ControllerSpec(enabled=False)
 
 
+CONTROLLER_NAMES: dict[str, str] = {
+    "source": "source-controller",
+    "kustomize": "kustomize-controller",
+    "helm": "helm-controller",
+    "notification": "notification-controller",
+    "image_automation": "image-automation-controller",
+    "image_reflector": "image-reflector-controller",
+}
+"""``Controllers`` field → the controller's name (Deployment name, Azure settings prefix)."""
+
+
 class Controllers(SpecModel):
     """The Flux controllers (Azure: ``<name>-controller.enabled`` and friends)."""
 
