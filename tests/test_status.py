@@ -53,7 +53,13 @@ def test_non_compliant_names_the_failing_object() -> None:
     state = compliance(
         [
             flux("GitRepository", "r", "True"),
-            flux("Kustomization", "k", "False", "BuildFailed", "kustomization path not found"),
+            flux(
+                "Kustomization",
+                "k",
+                "False",
+                reason="BuildFailed",
+                message="kustomization path not found",
+            ),
         ]
     )
     assert state.state == "Non-Compliant"
