@@ -11,6 +11,7 @@ def flux(
     kind: str,
     name: str,
     ready: str | None = None,
+    *,
     reason: str = "",
     message: str = "",
     generation: int = 1,
