@@ -89,6 +89,7 @@ class FluxConfiguration(pulumi.ComponentResource):
                     "remove_finalizers": args.remove_finalizers,
                     "delete_timeout": args.delete_timeout_seconds,
                     "source_check": args.source_check,
+                    "reconciler_managed": args.extension.args.spec.reconciler.enabled,
                 },
                 child,
             )

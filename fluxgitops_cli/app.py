@@ -44,6 +44,7 @@ from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
 from fluxgitops.status import compliance, condition
+from reconciler.cli import app as reconciler_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 out = Console(soft_wrap=True, width=shutil.get_terminal_size((160, 40)).columns)
@@ -297,6 +298,7 @@ def status(stack: StackOption = "local") -> None:
 
 local_app = typer.Typer(no_args_is_help=True, help="The local control plane on loopback.")
 app.add_typer(local_app, name="local")
+app.add_typer(reconciler_app, name="reconciler")
 
 
 @local_app.command("up")

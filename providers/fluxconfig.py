@@ -24,7 +24,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, Resource
 from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.kube.client import resource_for
 from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
+from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
 from fluxgitops.sourcecheck import SourceCheckError, SourceUnavailableError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
 from fluxgitops.spec.redact import merge_secrets
@@ -50,7 +50,20 @@ def spec_of(props: dict[str, Any]) -> FluxConfigurationSpec:
 class FluxConfigurationProvider(ObjectSetProvider):
     """Renders a FluxConfiguration with the shared renderer and reports its compliance."""
 
-    extra_inputs = ("multi_tenancy",)
+    extra_inputs = ("multi_tenancy", "reconciler_managed")
+
+    def applied(self, props: dict[str, Any], manifests: list[Manifest]) -> list[Manifest]:
+        """With the in-cluster reconciler, only the FluxConfig and the auth Secret: the
+        reconciler applies the rest from the FluxConfig (two appliers of the same fields would
+        conflict). The preview still shows every rendered object."""
+        if not props.get("reconciler_managed"):
+            return manifests
+        secret = auth_secret_name(spec_of(props).name)
+        return [
+            m
+            for m in manifests
+            if m.key.kind == FLUXCONFIG_KIND or (m.key.kind == "Secret" and m.key.name == secret)
+        ]
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate and render; with ``source_check`` also check the Git source (ref, paths,

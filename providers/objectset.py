@@ -96,6 +96,10 @@ class ObjectSetProvider(ResourceProvider):
     def before_apply(self, client: Client, props: dict[str, Any]) -> None:
         """Prepare the cluster (for example the namespace) before applying."""
 
+    def applied(self, props: dict[str, Any], manifests: list[Manifest]) -> list[Manifest]:
+        """The part of the rendered objects this provider applies (all, unless overridden)."""
+        return manifests
+
     def protected(self, client: Client, key: ObjectKey, props: dict[str, Any]) -> bool:
         """True for an object that must not be deleted now (shared with other resources)."""
         return False
@@ -158,6 +162,7 @@ class ObjectSetProvider(ResourceProvider):
         except SpecError:
             desired = {}
         keys = {text: parse_key(text, api) for text, api in key_index(props).items()}
+        keys |= {text: manifest.key for text, manifest in desired.items()}
         live = read_objects(client, keys.values())
         objects: dict[str, Any] = {}
         for text, key in keys.items():
@@ -182,10 +187,11 @@ class ObjectSetProvider(ResourceProvider):
 
     def _apply(self, props: dict[str, Any], previous: dict[str, str]) -> dict[str, Any]:
         manifests = self.render(props)
+        mine = self.applied(props, manifests)
         client = client_for(props)
         self.before_apply(client, props)
-        live = apply_manifests(client, manifests, force=bool(props.get("force_conflicts", False)))
-        current = {key_string(m.key): m.key.api_version for m in manifests}
+        live = apply_manifests(client, mine, force=bool(props.get("force_conflicts", False)))
+        current = {key_string(m.key): m.key.api_version for m in mine}
         stale = [parse_key(t, api) for t, api in previous.items() if t not in current]
         stale = [k for k in stale if not self.protected(client, k, props)]
         if stale:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from hypothesis import given, settings
@@ -52,7 +53,7 @@ def sources(draw: st.DrawFn) -> dict[str, Any]:
             "sourceKind": "AzureBlob",
             "azureBlob": {
                 "url": "https://acct.blob.core.windows.net",
-                "containerName": "c" + draw(LABEL) + "c",
+                "containerName": "c" + re.sub("-+", "-", draw(LABEL)) + "c",
                 "sasToken": draw(st.text(min_size=1, max_size=20)),
             },
         }

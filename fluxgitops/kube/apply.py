@@ -219,7 +219,8 @@ def list_owned(client: Client, namespace: str, configuration: str) -> list[dict[
             )
             found.extend(_with_kind(_as_dict(item), api_version, kind) for item in items)
         except ApiError as exc:
-            raise translate(exc, f"{kind} list in {namespace}") from exc
+            if exc.status.code != 404:  # a kind whose CRD is not installed: none exist
+                raise translate(exc, f"{kind} list in {namespace}") from exc
         except httpx2.HTTPStatusError as exc:
             if exc.response.status_code != 404:  # a kind whose CRD is not installed: none exist
                 raise translate(exc, f"{kind} list in {namespace}") from exc

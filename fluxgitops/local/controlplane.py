@@ -368,6 +368,25 @@ class ControlPlane:
                     )
                 time.sleep(0.1)
 
+    def restart_apiserver(self, *, kill: bool = True, down_for: float = 0.0) -> None:
+        """Kill (SIGKILL, like a crash) or stop kube-apiserver, wait ``down_for`` seconds, start it
+        again with the same arguments, port and certificates (etcd keeps the data); wait until
+        ready. For tests of clients that must survive an API server restart."""
+        process = next(p for p in self.processes if p.name == "kube-apiserver")
+        argv = process.popen.args
+        assert isinstance(argv, list), "started with an argument list by _spawn"
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.popen.pid, signal.SIGKILL)
+            process.popen.wait(10)
+        else:
+            process.stop()
+        self.processes.remove(process)
+        time.sleep(down_for)
+        restarted = self._spawn("kube-apiserver", [str(arg) for arg in argv])
+        self._wait(restarted, lambda: self._api_ok("/readyz"))
+        self._save_state()
+
     def stop(self) -> None:
         """Stop every process (apiserver first) and remove a temporary workdir."""
         for process in reversed(self.processes):

@@ -9,8 +9,10 @@ lockdown flags (``--no-cross-namespace-refs=true``,
 ``--kube-api-burst``), helm drift detection and OOM watch become container
 args; resources replace the bundle's. ``external`` mode is for clusters whose
 controllers are managed elsewhere (and the local control plane): only our
-CRD. Both add the ``FluxConfig`` CRD. Called by the FluxExtension component.
-Pure.
+CRD. Both add the ``FluxConfig`` CRD and, with ``reconciler.enabled``, the
+reconciler (``render_reconciler``: ServiceAccount, least-privilege RBAC,
+Deployment) — the one source of ``deploy/*.yaml`` too, which a test
+regenerates and compares. Called by the FluxExtension component. Pure.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from typing import Any, Literal
 from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.render.fluxconfig import render_fluxconfig_crd
 from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import APPLIER_SERVICE_ACCOUNT
+from fluxgitops.render.meta import (
+    APPLIER_SERVICE_ACCOUNT,
+    FLUXCONFIG_PLURAL,
+    GROUP,
+    KUSTOMIZE_API_VERSION,
+    RBAC_API_VERSION,
+    SOURCE_API_VERSION,
+    metadata,
+)
 from fluxgitops.spec.durations import format_duration
 from fluxgitops.spec.extension import (
     CONTROLLER_NAMES,
@@ -130,4 +140,214 @@ def render_extension(
             adapted["metadata"]["namespace"] = spec.namespace
         out.append(Manifest(adapted))
     out.append(render_fluxconfig_crd())
+    if spec.reconciler.enabled:
+        out.extend(render_reconciler(spec))
     return out
+
+
+# ---------------------------------------------------------------- the reconciler
+
+RECONCILER = "fluxgitops-reconciler"
+RECONCILER_UID = 65532
+"""The distroless ``nonroot`` user the image runs as."""
+HEALTH_PORT = 8080
+WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def reconciler_rules() -> list[dict[str, Any]]:
+    """What the reconciler may do cluster-wide, and nothing more.
+
+    It reads and finalizes FluxConfigs and writes their status; it writes the
+    kinds the renderer produces (Flux sources and Kustomizations, Secrets,
+    the ``flux-applier`` ServiceAccount and its RBAC). Binding ``flux-applier``
+    to ``cluster-admin`` (cluster scope) needs ``bind`` on that one ClusterRole;
+    a namespace-scope ``flux-applier`` Role grants everything in its
+    namespace, which needs ``escalate`` and ``bind`` on Roles. Leases: list and
+    watch (kopf watches the election Lease); writing them is namespaced.
+    """
+    return [
+        {
+            "apiGroups": [GROUP],
+            "resources": [FLUXCONFIG_PLURAL],
+            "verbs": ["get", "list", "watch", "update", "patch"],
+        },
+        {
+            "apiGroups": [GROUP],
+            "resources": [f"{FLUXCONFIG_PLURAL}/status"],
+            "verbs": ["get", "update", "patch"],
+        },
+        {
+            "apiGroups": [GROUP],
+            "resources": [f"{FLUXCONFIG_PLURAL}/finalizers"],
+            "verbs": ["update"],
+        },
+        {
+            "apiGroups": [_group(SOURCE_API_VERSION)],
+            "resources": ["gitrepositories", "buckets", "ocirepositories"],
+            "verbs": list(WRITE),
+        },
+        {
+            "apiGroups": [_group(KUSTOMIZE_API_VERSION)],
+            "resources": ["kustomizations"],
+            "verbs": list(WRITE),
+        },
+        {"apiGroups": [""], "resources": ["secrets", "serviceaccounts"], "verbs": list(WRITE)},
+        {
+            "apiGroups": [_group(RBAC_API_VERSION)],
+            "resources": ["roles", "rolebindings", "clusterrolebindings"],
+            "verbs": list(WRITE),
+        },
+        {
+            "apiGroups": [_group(RBAC_API_VERSION)],
+            "resources": ["roles"],
+            "verbs": ["bind", "escalate"],
+        },
+        {
+            "apiGroups": [_group(RBAC_API_VERSION)],
+            "resources": ["clusterroles"],
+            "resourceNames": ["cluster-admin"],
+            "verbs": ["bind"],
+        },
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["list", "watch"]},
+    ]
+
+
+def _reconciler_labels() -> dict[str, str]:
+    return {"app.kubernetes.io/name": RECONCILER, "app.kubernetes.io/part-of": "fluxgitops"}
+
+
+def _reconciler_deployment(spec: FluxExtensionSpec) -> dict[str, Any]:
+    labels = _reconciler_labels()
+    settings = spec.reconciler
+    container: dict[str, Any] = {
+        "name": "reconciler",
+        "image": settings.image,
+        "args": [
+            "run",
+            "--all-namespaces",
+            f"--liveness=http://0.0.0.0:{HEALTH_PORT}/healthz",
+        ],
+        "env": [
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {
+                "name": "POD_NAMESPACE",
+                "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+            },
+        ],
+        "ports": [{"name": "healthz", "containerPort": HEALTH_PORT, "protocol": "TCP"}],
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "healthz"},
+            "initialDelaySeconds": 15,
+            "periodSeconds": 20,
+            "timeoutSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    resources = {
+        section: values
+        for section in ("requests", "limits")
+        if (values := getattr(settings.resources, section).model_dump(exclude_none=True))
+    }
+    if resources:
+        container["resources"] = resources
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(RECONCILER, spec.namespace, labels),
+        "spec": {
+            "replicas": settings.replicas,
+            "selector": {"matchLabels": dict(labels)},
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "serviceAccountName": RECONCILER,
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RECONCILER_UID,
+                        "runAsGroup": RECONCILER_UID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "affinity": {
+                        "podAntiAffinity": {
+                            "preferredDuringSchedulingIgnoredDuringExecution": [
+                                {
+                                    "weight": 100,
+                                    "podAffinityTerm": {
+                                        "topologyKey": "kubernetes.io/hostname",
+                                        "labelSelector": {"matchLabels": dict(labels)},
+                                    },
+                                }
+                            ]
+                        }
+                    },
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}],
+                },
+            },
+        },
+    }
+
+
+def render_reconciler(spec: FluxExtensionSpec) -> list[Manifest]:
+    """The reconciler in ``spec.namespace``: ServiceAccount, ClusterRole + binding, the Lease
+    Role + binding, and the Deployment (``spec.reconciler``: replicas, image, resources)."""
+    ns = spec.namespace
+    labels = _reconciler_labels()
+    subject = [{"kind": "ServiceAccount", "name": RECONCILER, "namespace": ns}]
+    election = f"{RECONCILER}-leader-election"
+    bodies: list[dict[str, Any]] = [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": metadata(RECONCILER, ns, labels),
+        },
+        {
+            "apiVersion": RBAC_API_VERSION,
+            "kind": "ClusterRole",
+            "metadata": metadata(RECONCILER, None, labels),
+            "rules": reconciler_rules(),
+        },
+        {
+            "apiVersion": RBAC_API_VERSION,
+            "kind": "ClusterRoleBinding",
+            "metadata": metadata(RECONCILER, None, labels),
+            "roleRef": {
+                "apiGroup": _group(RBAC_API_VERSION),
+                "kind": "ClusterRole",
+                "name": RECONCILER,
+            },
+            "subjects": subject,
+        },
+        {
+            "apiVersion": RBAC_API_VERSION,
+            "kind": "Role",
+            "metadata": metadata(election, ns, labels),
+            "rules": [
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "verbs": ["get", "create", "update"],
+                }
+            ],
+        },
+        {
+            "apiVersion": RBAC_API_VERSION,
+            "kind": "RoleBinding",
+            "metadata": metadata(election, ns, labels),
+            "roleRef": {"apiGroup": _group(RBAC_API_VERSION), "kind": "Role", "name": election},
+            "subjects": subject,
+        },
+        _reconciler_deployment(spec),
+    ]
+    return [Manifest(body) for body in bodies]

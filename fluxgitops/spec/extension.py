@@ -151,8 +151,13 @@ class WorkloadIdentity(SpecModel):
 
 
 class ReconcilerSpec(SpecModel):
-    """Our in-cluster reconciler (Azure's fluxconfig-controller equivalent)."""
+    """Our in-cluster reconciler (Azure's fluxconfig-controller equivalent).
 
+    ``enabled`` installs it with the extension (kubernetes backend); off by default,
+    since it needs a cluster that runs pods and a published image.
+    """
+
+    enabled: bool = False
     replicas: int = Field(default=2, ge=1, le=10)
     image: str = "fluxgitops/reconciler:0.1.0"
     resources: Resources = Field(default_factory=lambda: _resources("5m", "30Mi", "100m", "150Mi"))

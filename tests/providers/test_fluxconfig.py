@@ -257,3 +257,21 @@ def test_source_check_reports_the_commit(
     result = provider.check({}, inputs)
     assert result.failures == []
     assert len(result.inputs["source_report"]["commit"]) == 40
+
+
+def test_with_the_reconciler_only_the_fluxconfig_and_secret_are_applied(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any], admin: Client
+) -> None:
+    inputs["reconciler_managed"] = True
+    checked = provider.check({}, inputs).inputs
+    outs = provider.create(checked).outs or {}
+    try:
+        name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+        assert sorted(outs["object_keys"]) == [
+            f"FluxConfig {ns}/{name}",
+            f"Secret {ns}/{name}-auth",
+        ]
+        assert f"Kustomization {ns}/{name}-apps" in checked["objects"]  # still previewed
+        assert kustomization(admin, ns, f"{name}-apps") is None  # left to the reconciler
+    finally:
+        provider.delete("x", outs)

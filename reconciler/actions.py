@@ -1,0 +1,468 @@
+"""One reconcile, one finalization, one status write of a FluxConfig: the reconciler's cluster I/O.
+
+Synchronous lightkube calls (``fluxgitops.kube``), run by
+``reconciler.operator`` in its worker threads; every function takes the
+client and a snapshot of what the operator knows, and returns what happened —
+no shared state is touched here. Decisions (what the CR means, what is owned,
+what the status says) come from the pure ``fluxgitops.fluxconfig_cr``.
+Errors are classified, never raised past the caller: temporary ones (API
+unreachable, 429, 5xx, 409/410) retry with backoff; permanent ones stall the
+FluxConfig with a message. The generated private key is never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2
+from lightkube import ApiError, Client
+from lightkube.operators import not_exists
+from lightkube.resources.core_v1 import Secret
+from lightkube.types import PatchType
+
+from fluxgitops.errors import (
+    DeletionTimeoutError,
+    FluxGitOpsError,
+    PermanentError,
+    SpecError,
+    TemporaryError,
+)
+from fluxgitops.fluxconfig_cr import (
+    ANNOTATION_FORCE_FINALIZE,
+    FINALIZER,
+    MANAGED_KINDS,
+    RBAC_KINDS,
+    DesiredConfiguration,
+    Outcome,
+    Phase,
+    configuration_from_cr,
+    decode_secret_data,
+    identity_from_secret,
+    owned_manifests,
+    protected_settings_ref,
+    secret_to_read,
+    stale_keys,
+    subject,
+    view,
+)
+from fluxgitops.kube.apply import apply_manifests, delete_objects, translate
+from fluxgitops.kube.client import resource_for
+from fluxgitops.render.manifest import ObjectKey
+from fluxgitops.render.meta import (
+    FLUXCONFIG_API_VERSION,
+    FLUXCONFIG_KIND,
+    LABEL_CONFIGURATION,
+    LABEL_CONFIGURATION_NAMESPACE,
+)
+from fluxgitops.sshkeys import SshIdentity, generate_ed25519
+
+log = logging.getLogger("fluxgitops.reconciler")
+
+RETRYABLE_CODES = (409, 410, 429)
+FINALIZE_POLL = 2.0
+
+
+def utcnow() -> str:
+    """Now, as Kubernetes writes times."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_code(exc: BaseException) -> int:
+    """The HTTP status behind ``exc`` (or its cause), 0 when there is none."""
+    for candidate in (exc, exc.__cause__):
+        if isinstance(candidate, ApiError):
+            return int(candidate.status.code or 0)
+        if isinstance(candidate, httpx2.HTTPStatusError):
+            return int(candidate.response.status_code)
+    return 0
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The server's ``Retry-After`` (429) in seconds, when it sent one."""
+    for candidate in (exc, exc.__cause__):
+        if isinstance(candidate, httpx2.HTTPStatusError):
+            value = candidate.response.headers.get("Retry-After")
+            with contextlib.suppress(TypeError, ValueError):
+                return float(value or "")
+    return None
+
+
+def is_temporary(exc: BaseException) -> bool:
+    """True for errors that may pass on retry: unreachable, throttled, conflicts, expired lists."""
+    if isinstance(exc, TemporaryError):
+        return True
+    return status_code(exc) in RETRYABLE_CODES
+
+
+def _fluxconfig() -> Any:
+    return resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
+
+
+def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta: Mapping[str, Any] = body.get("metadata") or {}
+    return meta
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    data: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return data
+
+
+# ---------------------------------------------------------------- small calls
+
+
+def read_secret(client: Client, namespace: str, name: str) -> dict[str, str] | None:
+    """The Secret's data, decoded; None when it does not exist."""
+    try:
+        secret = client.get(Secret, name, namespace=namespace)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise translate(exc, f"Secret {namespace}/{name}") from exc
+    except (httpx2.HTTPError, OSError) as exc:
+        raise translate(exc, f"Secret {namespace}/{name}") from exc
+    return decode_secret_data(secret.data)
+
+
+def read_fluxconfig(client: Client, namespace: str, name: str) -> dict[str, Any] | None:
+    """The live FluxConfig, or None when it is gone."""
+    try:
+        return _as_dict(client.get(_fluxconfig(), name, namespace=namespace))
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise translate(exc, subject(namespace, name)) from exc
+    except (httpx2.HTTPError, OSError) as exc:
+        raise translate(exc, subject(namespace, name)) from exc
+
+
+def update_finalizers(
+    client: Client, namespace: str, name: str, change: Callable[[list[str]], list[str]]
+) -> dict[str, Any] | None:
+    """Change the finalizers with optimistic concurrency (re-read on 409); the new body or None."""
+    where = subject(namespace, name)
+    for _attempt in range(5):
+        try:
+            live = _as_dict(client.get(_fluxconfig(), name, namespace=namespace))
+            current = list(_meta(live).get("finalizers") or [])
+            wanted = change(current)
+            if wanted == current:
+                return live
+            patch = {
+                "metadata": {
+                    "finalizers": wanted or None,
+                    "resourceVersion": _meta(live).get("resourceVersion"),
+                }
+            }
+            patched = client.patch(
+                _fluxconfig(), name, patch, namespace=namespace, patch_type=PatchType.MERGE
+            )
+            return _as_dict(patched)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return None
+            if exc.status.code == 409:
+                continue
+            raise translate(exc, where) from exc
+        except (httpx2.HTTPError, OSError) as exc:
+            raise translate(exc, where) from exc
+    raise translate_conflict(where)
+
+
+def translate_conflict(where: str) -> TemporaryError:
+    """Five optimistic-concurrency conflicts in a row: let the queue retry later."""
+    return TemporaryError(f"{where}: changed by someone else five times in a row; retrying")
+
+
+def write_status(
+    client: Client, namespace: str, name: str, patch: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Merge-patch ``status`` (no resourceVersion: the reconciler is its only writer)."""
+    try:
+        live = client.patch(
+            _fluxconfig().Status,
+            name,
+            {"status": dict(patch)},
+            namespace=namespace,
+            patch_type=PatchType.MERGE,
+        )
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise translate(exc, f"{subject(namespace, name)} status") from exc
+    except (httpx2.HTTPError, OSError) as exc:
+        raise translate(exc, f"{subject(namespace, name)} status") from exc
+    return _as_dict(live)
+
+
+def list_keys(
+    client: Client, namespace: str, labels: Mapping[str, Any], kinds: Iterable[tuple[str, str]]
+) -> list[ObjectKey]:
+    """Keys of the objects of ``kinds`` carrying ``labels`` (cluster-scoped kinds: anywhere)."""
+    found: list[ObjectKey] = []
+    for api_version, kind in kinds:
+        res = resource_for(api_version, kind)
+        scoped = kind != "ClusterRoleBinding"
+        try:
+            items = (
+                client.list(res, namespace=namespace, labels=dict(labels))
+                if scoped
+                else client.list(res, labels=dict(labels))
+            )
+            for item in items:
+                meta = item.metadata
+                found.append(
+                    ObjectKey(api_version, kind, meta.namespace if scoped else "", meta.name)
+                )
+        except ApiError as exc:
+            if exc.status.code == 404:
+                continue  # kind not served (a Flux CRD not installed): nothing of it to find
+            raise translate(exc, f"list {kind} in {namespace}") from exc
+        except httpx2.HTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                continue
+            raise translate(exc, f"list {kind} in {namespace}") from exc
+        except (httpx2.HTTPError, OSError) as exc:
+            raise translate(exc, f"list {kind} in {namespace}") from exc
+    return found
+
+
+def owned_by_labels(client: Client, namespace: str, name: str) -> list[ObjectKey]:
+    """Every object labelled as belonging to configuration ``namespace/name``."""
+    labels = {LABEL_CONFIGURATION: name, LABEL_CONFIGURATION_NAMESPACE: namespace}
+    return list_keys(client, namespace, labels, MANAGED_KINDS)
+
+
+def shared_by_labels(client: Client, namespace: str) -> list[ObjectKey]:
+    """The namespace's shared objects (``flux-applier`` RBAC): namespace label, no config label."""
+    labels = {LABEL_CONFIGURATION_NAMESPACE: namespace, LABEL_CONFIGURATION: not_exists()}
+    return list_keys(client, namespace, labels, [k for k in MANAGED_KINDS if k[1] in RBAC_KINDS])
+
+
+def prune(client: Client, keys: Sequence[ObjectKey]) -> None:
+    """Delete ``keys`` without waiting for Flux finalizers (their controllers take over)."""
+    if not keys:
+        return
+    with contextlib.suppress(DeletionTimeoutError):
+        delete_objects(client, list(keys), timeout=0.0, poll=0.0)
+
+
+# ---------------------------------------------------------------- reconcile
+
+
+@dataclass(frozen=True)
+class ReconcileInput:
+    """What the operator knows about one FluxConfig when a worker picks it up."""
+
+    body: Mapping[str, Any]
+    refresh: bool = False
+    """Read the FluxConfig first: ``body`` may be stale (after an outage or a leader change)."""
+    owned: frozenset[ObjectKey] = frozenset()
+    """Live objects labelled with this configuration (from the watch cache)."""
+    shared: frozenset[ObjectKey] = frozenset()
+    """Live shared objects of the namespace."""
+    shared_wanted: frozenset[ObjectKey] | None = frozenset()
+    """Shared objects other FluxConfigs of the namespace render (None: not known yet)."""
+
+
+@dataclass
+class ReconcileResult:
+    """What a reconcile did; ``desired`` is None when nothing could be rendered."""
+
+    outcome: Outcome
+    desired: dict[ObjectKey, dict[str, Any]] | None = None
+    protected: ObjectKey | None = None
+    public_key: str = ""
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    body: dict[str, Any] | None = None
+    delay: float | None = None
+    """Retry after this many seconds (None: the queue's backoff decides)."""
+    gone: bool = False
+    """The FluxConfig no longer exists (deleted while the watch was down)."""
+
+
+def _retrying(gen: int, exc: BaseException) -> ReconcileResult:
+    return ReconcileResult(Outcome("retrying", gen, str(exc)), delay=retry_after(exc))
+
+
+def _identity(desired: DesiredConfiguration, secret_data: Mapping[str, str] | None) -> SshIdentity:
+    """The generated key kept in the auth Secret, or a new one (the private key is not logged)."""
+    identity = identity_from_secret(secret_data)
+    if identity is None:
+        identity = generate_ed25519()
+        log.info(
+            "%s: generated an ed25519 key in Secret %s; its public key is in "
+            "status.repositoryPublicKey",
+            subject(desired.spec.namespace, desired.spec.name),
+            desired.auth_secret.name,
+        )
+    return identity
+
+
+def _stale(
+    inp: ReconcileInput, views: Mapping[ObjectKey, Any], desired: DesiredConfiguration
+) -> list[ObjectKey]:
+    """Labelled objects no longer rendered; never the applier's Secrets; shared RBAC only when no
+    other FluxConfig of the namespace renders it."""
+    keep = [desired.auth_secret]
+    if desired.protected_settings is not None:
+        keep.append(ObjectKey("v1", "Secret", desired.spec.namespace, desired.protected_settings))
+    stale = stale_keys(inp.owned, views, keep=keep)
+    if inp.shared_wanted is not None:
+        stale += stale_keys(inp.shared, views, keep=inp.shared_wanted)
+    return stale
+
+
+def reconcile(
+    client: Client,
+    inp: ReconcileInput,
+    publish: Callable[[dict[ObjectKey, dict[str, Any]], ObjectKey | None], None],
+) -> ReconcileResult:
+    """Bring one FluxConfig's objects in line with its spec; never raises for cluster errors.
+
+    ``publish`` receives the desired objects before they are applied, so the
+    events caused by the apply are recognised as ours, not as drift.
+    """
+    meta = _meta(inp.body)
+    name, namespace = str(meta["name"]), str(meta["namespace"])
+    gen = int(meta.get("generation") or 0)
+    where = subject(namespace, name)
+    body: dict[str, Any] | None = None
+    try:
+        if inp.refresh:
+            body = read_fluxconfig(client, namespace, name)
+            if body is None:
+                return ReconcileResult(Outcome("retrying", gen, f"{where} is gone"), gone=True)
+            meta, gen = _meta(body), int(_meta(body).get("generation") or 0)
+            if meta.get("deletionTimestamp"):
+                return ReconcileResult(
+                    Outcome("retrying", gen, f"{where} is being deleted"), body=body
+                )
+        cr_spec = (body or inp.body).get("spec") or {}
+        if FINALIZER not in (meta.get("finalizers") or []):
+            body = update_finalizers(
+                client, namespace, name, lambda f: f if FINALIZER in f else [*f, FINALIZER]
+            )
+            if body is None:
+                return ReconcileResult(Outcome("retrying", gen, f"{where} is gone"))
+        secret_name = secret_to_read(name, cr_spec) if isinstance(cr_spec, Mapping) else None
+        secret_data = read_secret(client, namespace, secret_name) if secret_name else None
+        ref = protected_settings_ref(cr_spec) if isinstance(cr_spec, Mapping) else None
+        if ref is not None and secret_data is None:
+            message = (
+                f"{where}: its protected settings Secret {namespace}/{ref} does not exist; "
+                f"waiting for whoever applied the FluxConfig to create it"
+            )
+            return ReconcileResult(Outcome("retrying", gen, message), body=body)
+        try:
+            desired = configuration_from_cr(name, namespace, cr_spec, secret_data)
+        except SpecError as exc:
+            log.warning("%s", exc)
+            return ReconcileResult(Outcome("invalid", gen, str(exc)), body=body)
+        identity = _identity(desired, secret_data) if desired.generate_ssh_key else None
+        manifests = owned_manifests(desired, identity)
+        views = {m.key: view(m.body) for m in manifests}
+        protected = None if desired.generate_ssh_key else desired.auth_secret
+        publish(views, protected)
+        applied = apply_manifests(client, manifests, force=True)
+        stale = _stale(inp, views, desired)
+        prune(client, stale)
+        if stale:
+            log.info("%s: removed %s", where, ", ".join(str(k) for k in stale))
+        phase: Phase = "suspended" if desired.spec.suspend else "applied"
+        log.debug("%s: applied %d objects (generation %d)", where, len(manifests), gen)
+        return ReconcileResult(
+            Outcome(phase, gen, applied=len(manifests)),
+            desired=views,
+            protected=protected,
+            public_key=identity.public_key if identity is not None else "",
+            applied=[view(o) for o in applied],
+            body=body,
+        )
+    except FluxGitOpsError as exc:
+        if is_temporary(exc):
+            log.info("%s: %s", where, exc)
+            return _retrying(gen, exc)
+        if isinstance(exc, PermanentError):
+            log.warning("%s: %s", where, exc)
+            return ReconcileResult(Outcome("rejected", gen, str(exc)), body=body)
+        raise
+
+
+# ---------------------------------------------------------------- finalize
+
+
+@dataclass(frozen=True)
+class FinalizeResult:
+    """``done`` when the finalizer is gone (or was never there); else retry after ``delay``."""
+
+    done: bool
+    message: str = ""
+    delay: float = FINALIZE_POLL
+
+
+def _deletion_age(body: Mapping[str, Any]) -> float:
+    stamp = _meta(body).get("deletionTimestamp")
+    if not stamp:
+        return 0.0
+    try:
+        when = datetime.strptime(str(stamp), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return 0.0
+    return (datetime.now(UTC) - when).total_seconds()
+
+
+def finalize(
+    client: Client,
+    body: Mapping[str, Any],
+    *,
+    others_remain: bool,
+    tombstone: bool,
+    timeout: float,
+) -> FinalizeResult:
+    """Delete what a deleted FluxConfig owns (found by label), then remove the finalizer.
+
+    Flux objects and Secrets go first; the namespace's shared ``flux-applier``
+    RBAC goes last and only when no other FluxConfig of the namespace remains
+    (Flux impersonates it while it prunes). Objects still held by finalizers
+    ``timeout`` seconds after the deletion lose their finalizers; the
+    ``fluxgitops.io/force-finalize: "true"`` annotation skips the cleanup
+    entirely. ``tombstone``: the FluxConfig is already gone (its finalizer was
+    removed by hand), so only the cleanup is left.
+    """
+    meta = _meta(body)
+    name, namespace = str(meta["name"]), str(meta["namespace"])
+    where = subject(namespace, name)
+    try:
+        force = (meta.get("annotations") or {}).get(ANNOTATION_FORCE_FINALIZE) == "true"
+        if force and not tombstone:
+            update_finalizers(client, namespace, name, lambda f: [x for x in f if x != FINALIZER])
+            log.warning(
+                "%s: %s is set; its objects were left in place", where, ANNOTATION_FORCE_FINALIZE
+            )
+            return FinalizeResult(True, "finalizer removed without cleanup")
+        overdue = _deletion_age(body) >= timeout
+        owned = owned_by_labels(client, namespace, name)
+        shared = [] if others_remain else shared_by_labels(client, namespace)
+        first = [k for k in owned if k.kind not in RBAC_KINDS]
+        last = [k for k in owned if k.kind in RBAC_KINDS] + shared
+        for keys in (first, last):
+            if not keys:
+                continue
+            delete_objects(client, keys, timeout=0.5, poll=0.1, remove_finalizers=overdue)
+        if not tombstone:
+            update_finalizers(client, namespace, name, lambda f: [x for x in f if x != FINALIZER])
+        log.info("%s: deleted %d objects, finalizer removed", where, len(first) + len(last))
+        return FinalizeResult(True, f"deleted {len(first) + len(last)} objects")
+    except DeletionTimeoutError as exc:
+        message = f"{where}: waiting for deleted objects to go: {exc}"
+        log.info("%s", message)
+        return FinalizeResult(False, message)
+    except FluxGitOpsError as exc:
+        log.warning("%s: cleanup failed, retrying: %s", where, exc)
+        return FinalizeResult(False, str(exc), delay=retry_after(exc) or FINALIZE_POLL)

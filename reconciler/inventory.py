@@ -1,0 +1,242 @@
+"""What the reconciler has seen and decided, and what each watch event means.
+
+``Inventory`` holds, in the operator's event loop: one ``Record`` per
+FluxConfig (its latest compact body, the outcome of its last reconcile, the
+objects it renders) and a compact copy of every live object carrying our
+labels (fed by kopf's label-filtered watches and by apply responses). Its two
+event methods turn a watch event into work: ``fluxconfig_event`` (a new spec,
+a deletion, a reconcile request) and ``object_event`` (drift → full
+reconcile, a Flux status change → status refresh, a stale object → prune).
+Used by ``reconciler.operator``; no I/O, no secrets (Secret values are
+digests here).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fluxgitops.fluxconfig_cr import (
+    ANNOTATION_REQUESTED_AT,
+    Outcome,
+    drifted,
+    owner_of,
+    resource_version,
+    view,
+)
+from fluxgitops.render.manifest import Manifest, ObjectKey
+from fluxgitops.status import FLUX_KINDS
+
+ConfigKey = tuple[str, str]
+"""``(namespace, name)`` of a FluxConfig."""
+
+Owner = tuple[str, str | None]
+"""``(namespace, configuration)``; configuration None for the namespace's shared objects."""
+
+Action = Literal["full", "cleanup"]
+
+
+@dataclass
+class Record:
+    """One FluxConfig as the reconciler knows it."""
+
+    key: ConfigKey
+    body: dict[str, Any]
+    outcome: Outcome | None = None
+    desired: dict[ObjectKey, dict[str, Any]] | None = None
+    """The objects its last reconcile rendered (``view``s, in apply order)."""
+    protected: ObjectKey | None = None
+    """The applier-owned protected-settings Secret (read, watched, never written)."""
+    public_key: str = ""
+    attempted_generation: int | None = None
+    requested_at: str | None = None
+    deleted: bool = False
+    """Gone from the API (a tombstone waiting for its cleanup)."""
+    stale: bool = False
+    """The body may be older than the API's (after an outage): read it before reconciling."""
+    finalized: bool = False
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        """The compact ``metadata``."""
+        meta: Mapping[str, Any] = self.body.get("metadata") or {}
+        return meta
+
+    @property
+    def generation(self) -> int:
+        """``metadata.generation``."""
+        return int(self.meta.get("generation") or 0)
+
+    @property
+    def deleting(self) -> bool:
+        """True once ``deletionTimestamp`` is set (or the object is gone)."""
+        return self.deleted or bool(self.meta.get("deletionTimestamp"))
+
+    @property
+    def suspended(self) -> bool:
+        """``spec.suspend``: no drift healing, no pruning, until resumed."""
+        return bool((self.body.get("spec") or {}).get("suspend"))
+
+    @property
+    def status(self) -> dict[str, Any]:
+        """The ``status`` last seen or written."""
+        status: dict[str, Any] = self.body.get("status") or {}
+        return status
+
+
+def _requested_at(body: Mapping[str, Any]) -> str | None:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(ANNOTATION_REQUESTED_AT)
+    return str(value) if value is not None else None
+
+
+@dataclass
+class Inventory:
+    """FluxConfig records and the live objects carrying our labels."""
+
+    configs: dict[ConfigKey, Record] = field(default_factory=dict)
+    live: dict[ObjectKey, dict[str, Any]] = field(default_factory=dict)
+    owned: dict[Owner, set[ObjectKey]] = field(default_factory=lambda: defaultdict(set))
+
+    # ------------------------------------------------------------ FluxConfigs
+
+    def fluxconfig_event(
+        self, event_type: str | None, body: Mapping[str, Any]
+    ) -> tuple[ConfigKey, Action | None]:
+        """Record a FluxConfig watch event; whether it needs a reconcile or a cleanup."""
+        meta = body.get("metadata") or {}
+        key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+        record = self.configs.get(key)
+        if event_type == "DELETED":
+            if record is None:
+                return key, None
+            if record.finalized:
+                self.forget(key)
+                return key, None
+            record.deleted = True
+            return key, "cleanup"
+        compact = view(body)
+        if record is None or record.deleted:
+            self.configs[key] = Record(key, compact, requested_at=_requested_at(body))
+            return key, "full"
+        if resource_version(body) < resource_version(record.body):
+            return key, None  # an older copy than one already seen (e.g. a write's response)
+        was_deleting, requested = record.deleting, record.requested_at
+        record.body = compact
+        record.requested_at = _requested_at(body)
+        if record.deleting and not was_deleting:
+            return key, "full"
+        if record.generation != record.attempted_generation or record.requested_at != requested:
+            return key, "full"
+        return key, None
+
+    def update_body(self, key: ConfigKey, body: Mapping[str, Any]) -> None:
+        """A FluxConfig body we wrote (finalizer, status): newer than any event before it."""
+        record = self.configs.get(key)
+        if record is not None and resource_version(body) >= resource_version(record.body):
+            record.body = view(body)
+
+    def forget(self, key: ConfigKey) -> None:
+        """Drop a FluxConfig that is gone and cleaned up."""
+        self.configs.pop(key, None)
+
+    def publish(
+        self,
+        key: ConfigKey,
+        desired: dict[ObjectKey, dict[str, Any]],
+        protected: ObjectKey | None,
+    ) -> None:
+        """The objects ``key`` is about to apply: from now on, a difference is drift."""
+        record = self.configs.get(key)
+        if record is not None:
+            record.desired = desired
+            record.protected = protected
+
+    def others_remain(self, key: ConfigKey) -> bool:
+        """True when another FluxConfig of ``key``'s namespace is not being deleted."""
+        return any(
+            other != key and not record.deleting
+            for other, record in self.configs.items()
+            if other[0] == key[0]
+        )
+
+    # ------------------------------------------------------------ objects
+
+    def _store(self, key: ObjectKey, body: Mapping[str, Any], deleted: bool) -> bool:
+        """Update the live copy unless ``body`` is older; False when it was older."""
+        current = self.live.get(key)
+        if current is not None and resource_version(body) < resource_version(current):
+            return False
+        owner = owner_of((body.get("metadata") or {}).get("labels"))
+        if deleted:
+            self.live.pop(key, None)
+            if owner is not None:
+                self.owned[owner].discard(key)
+            return True
+        self.live[key] = view(body)
+        if owner is not None:
+            self.owned[owner].add(key)
+        return True
+
+    def absorb(self, bodies: Iterable[Mapping[str, Any]]) -> None:
+        """Live objects returned by an apply (fresher than the watch, most of the time)."""
+        for body in bodies:
+            self._store(Manifest(body).key, body, deleted=False)
+
+    def object_event(
+        self, event_type: str | None, body: Mapping[str, Any]
+    ) -> list[tuple[ConfigKey, bool]]:
+        """Record a watch event of a labelled object; the FluxConfigs to work on (key, full)."""
+        key = Manifest(body).key
+        deleted = event_type == "DELETED"
+        if not self._store(key, body, deleted):
+            return []
+        owner = owner_of((body.get("metadata") or {}).get("labels"))
+        if owner is None:
+            return []
+        namespace, configuration = owner
+        if configuration is not None:
+            record = self.configs.get((namespace, configuration))
+            records = [record] if record is not None else []
+        else:
+            records = [r for k, r in self.configs.items() if k[0] == namespace]
+        work: list[tuple[ConfigKey, bool]] = []
+        for record in records:
+            if record.desired is None or record.deleting or record.suspended:
+                continue
+            if key == record.protected:
+                work.append((record.key, True))  # credentials changed: validate and apply again
+                continue
+            want = record.desired.get(key)
+            if want is None:
+                if configuration is not None and not deleted:
+                    work.append((record.key, True))  # labelled as ours, no longer rendered
+                continue
+            if deleted or drifted(self.live[key], want):
+                work.append((record.key, True))
+            elif key.kind in FLUX_KINDS:
+                work.append((record.key, False))
+        return work
+
+    def owned_keys(self, namespace: str, name: str | None) -> frozenset[ObjectKey]:
+        """Live keys labelled with ``namespace/name`` (name None: the namespace's shared ones)."""
+        return frozenset(self.owned.get((namespace, name), ()))
+
+    def shared_wanted(self, key: ConfigKey) -> frozenset[ObjectKey] | None:
+        """Shared objects the other FluxConfigs of the namespace render; None if one is unknown."""
+        wanted: set[ObjectKey] = set()
+        for other, record in self.configs.items():
+            if other[0] != key[0] or other == key or record.deleting:
+                continue
+            if record.desired is None:
+                return None
+            wanted.update(record.desired)
+        return frozenset(wanted)
+
+    def flux_live(self, record: Record) -> list[tuple[ObjectKey, dict[str, Any] | None]]:
+        """The rendered Flux objects of ``record`` with their live copies, in apply order."""
+        return [
+            (key, self.live.get(key)) for key in (record.desired or {}) if key.kind in FLUX_KINDS
+        ]

@@ -1,0 +1,91 @@
+"""Helpers for the reconciler tests: apply a FluxConfig the way the provider does, read, wait.
+
+Imported by the tests under ``tests/reconciler`` (fixtures are in its ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import pytest
+from lightkube import Client
+
+from fluxgitops.kube.apply import apply_manifests, read_object
+from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
+from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
+from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
+from fluxgitops.status import condition
+
+T = TypeVar("T")
+
+SOURCE = "source.toolkit.fluxcd.io/v1"
+KUSTOMIZE = "kustomize.toolkit.fluxcd.io/v1"
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 20.0) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def apply_fluxconfig(
+    client: Client, raw: Mapping[str, Any], *, multi_tenancy: bool = True
+) -> FluxConfigurationSpec:
+    """What the applier (provider) owns: the FluxConfig and its protected-settings Secret."""
+    spec = parse_configuration(raw)
+    manifests = render_configuration(spec, RenderOptions(multi_tenancy=multi_tenancy))
+    applier_owned = [
+        m
+        for m in manifests
+        if m.key.kind == FLUXCONFIG_KIND or (m.is_secret and m.key.name == f"{spec.name}-auth")
+    ]
+    apply_manifests(client, applier_owned, force=True)
+    return spec
+
+
+def fluxconfig(client: Client, namespace: str, name: str) -> dict[str, Any] | None:
+    """The live FluxConfig (None when gone)."""
+    return read_object(client, ObjectKey(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, namespace, name))
+
+
+def status_of(client: Client, namespace: str, name: str) -> dict[str, Any]:
+    """The FluxConfig's status ({} when none or gone)."""
+    status: dict[str, Any] = (fluxconfig(client, namespace, name) or {}).get("status") or {}
+    return status
+
+
+def ready(client: Client, namespace: str, name: str) -> Mapping[str, Any] | None:
+    """The FluxConfig's Ready condition."""
+    return condition({"status": status_of(client, namespace, name)}, "Ready")
+
+
+def kustomization(client: Client, namespace: str, name: str) -> dict[str, Any] | None:
+    """A live Kustomization (None when missing)."""
+    return read_object(client, ObjectKey(KUSTOMIZE, "Kustomization", namespace, name))
+
+
+def git_repository(client: Client, namespace: str, name: str) -> dict[str, Any] | None:
+    """A live GitRepository (None when missing)."""
+    return read_object(client, ObjectKey(SOURCE, "GitRepository", namespace, name))
+
+
+def https_config(name: str, namespace: str, **kustomizations: Any) -> dict[str, Any]:
+    """A Git-over-HTTPS configuration with a token (so it has protected settings)."""
+    return {
+        "name": name,
+        "namespace": namespace,
+        "gitRepository": {
+            "url": "https://git.example.com/fleet.git",
+            "httpsUser": "bot",
+            "httpsKey": "token-0123456789",
+        },
+        "kustomizations": kustomizations or {"infra": {"path": "infra"}},
+    }
