@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
+from benchmarks.render import best_of
 from fluxgitops.local.gitserver import GitServer
 from fluxgitops.sourcecheck import SourceChecker
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
@@ -77,16 +77,6 @@ def repository(manifests: int) -> dict[str, str]:
     listing = "".join(f"  - {p.removeprefix('apps/')}\n" for p in sorted(files))
     files["apps/kustomization.yaml"] = f"resources:\n{listing}"
     return files
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    """The fastest of ``repeat`` runs, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def spec_for(url: str) -> FluxConfigurationSpec:

@@ -186,8 +186,8 @@ def _indent(text: str) -> str:
     return "\n".join(f"    {line}" for line in text.splitlines())
 
 
-def module_dir(program: Program, module: str, version: str) -> Path:
-    """Download MODULE@VERSION into the Go module cache and return its (read-only) directory."""
+def _download(program: Program, module: str, version: str, field: str) -> Path:
+    """``go mod download -json MODULE@VERSION`` and return the path in ``field`` (Dir, GoMod)."""
     out = run_go(
         ["mod", "download", "-json", f"{module}@{version}"],
         TOOLS_DIR,
@@ -195,28 +195,22 @@ def module_dir(program: Program, module: str, version: str) -> Path:
         f"go mod download {module}@{version}",
     )
     info = json.loads(out)
-    if "Error" in info or "Dir" not in info:
+    if "Error" in info or field not in info:
         raise BuildError(
             f"{program.name}: cannot download module {module} version {version}: "
-            f"{info.get('Error', 'no Dir in go mod download output')}"
+            f"{info.get('Error', f'no {field} in go mod download output')}"
         )
-    return Path(info["Dir"])
+    return Path(info[field])
+
+
+def module_dir(program: Program, module: str, version: str) -> Path:
+    """Download MODULE@VERSION into the Go module cache and return its (read-only) directory."""
+    return _download(program, module, version, "Dir")
 
 
 def module_gomod(program: Program, module: str, version: str) -> Path:
-    out = run_go(
-        ["mod", "download", "-json", f"{module}@{version}"],
-        TOOLS_DIR,
-        program,
-        f"go mod download {module}@{version}",
-    )
-    info = json.loads(out)
-    if "Error" in info or "GoMod" not in info:
-        raise BuildError(
-            f"{program.name}: cannot download module {module} version {version}: "
-            f"{info.get('Error', 'no GoMod in go mod download output')}"
-        )
-    return Path(info["GoMod"])
+    """Download MODULE@VERSION and return its go.mod file in the module cache."""
+    return _download(program, module, version, "GoMod")
 
 
 def copy_file(src: Path, dst: Path, mode: int) -> None:
