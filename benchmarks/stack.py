@@ -1,5 +1,8 @@
 """Benchmark: ``pulumi preview`` / ``pulumi up`` of one cluster with N configurations.
 
+Source checks are off (``sourceChecks: off``): they contact each Git host and are measured
+by ``benchmarks.validate``.
+
 Runs the real Pulumi CLI (Automation API, file backend) against a fresh local
 control plane, and in the same run the floor: a bare server-side-apply loop of
 the same rendered objects (lightkube, field manager ``floor``), and the same
@@ -125,6 +128,7 @@ def main(sizes: list[int]) -> None:
                                 {
                                     "name": "local",
                                     "mode": "external",
+                                    "sourceChecks": "off",
                                     "kubeconfig": "local",
                                     "configurations": configs,
                                 }

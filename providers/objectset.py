@@ -128,12 +128,14 @@ class ObjectSetProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Changed when an object, a secret or the connection changes."""
         replaces = self.replaces(olds, news)
-        try:
-            desired = self.render(news)
-        except SpecError:
-            return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
+        desired = news.get("objects")  # check() rendered them already
+        if not isinstance(desired, dict):
+            try:
+                desired = preview_objects(self.render(news))
+            except SpecError:
+                return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
         old_objects = [dict(body) for body in (olds.get("objects") or {}).values()]
-        changed = not diff_manifests(old_objects, preview_objects(desired).values()).empty
+        changed = not diff_manifests(old_objects, [dict(b) for b in desired.values()]).empty
         for name in ("secrets", *CONNECTION_INPUTS, *self.extra_inputs):
             changed = changed or (olds.get(name) or None) != (news.get(name) or None)
         return DiffResult(
