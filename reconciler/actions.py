@@ -50,9 +50,9 @@ from fluxgitops.fluxconfig_cr import (
     subject,
     view,
 )
-from fluxgitops.kube.apply import apply_manifests, delete_objects, translate
+from fluxgitops.kube.apply import apply_manifests, delete_objects, list_labelled, translate
 from fluxgitops.kube.client import resource_for
-from fluxgitops.render.manifest import ObjectKey
+from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.render.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_KIND,
@@ -204,32 +204,7 @@ def list_keys(
     client: Client, namespace: str, labels: Mapping[str, Any], kinds: Iterable[tuple[str, str]]
 ) -> list[ObjectKey]:
     """Keys of the objects of ``kinds`` carrying ``labels`` (cluster-scoped kinds: anywhere)."""
-    found: list[ObjectKey] = []
-    for api_version, kind in kinds:
-        res = resource_for(api_version, kind)
-        scoped = kind != "ClusterRoleBinding"
-        try:
-            items = (
-                client.list(res, namespace=namespace, labels=dict(labels))
-                if scoped
-                else client.list(res, labels=dict(labels))
-            )
-            for item in items:
-                meta = item.metadata
-                found.append(
-                    ObjectKey(api_version, kind, meta.namespace if scoped else "", meta.name)
-                )
-        except ApiError as exc:
-            if exc.status.code == 404:
-                continue  # kind not served (a Flux CRD not installed): nothing of it to find
-            raise translate(exc, f"list {kind} in {namespace}") from exc
-        except httpx2.HTTPStatusError as exc:
-            if exc.response.status_code == 404:
-                continue
-            raise translate(exc, f"list {kind} in {namespace}") from exc
-        except (httpx2.HTTPError, OSError) as exc:
-            raise translate(exc, f"list {kind} in {namespace}") from exc
-    return found
+    return [Manifest(body).key for body in list_labelled(client, namespace, labels, kinds)]
 
 
 def owned_by_labels(client: Client, namespace: str, name: str) -> list[ObjectKey]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import httpx2
@@ -198,6 +198,9 @@ def delete_objects(
         time.sleep(poll)
 
 
+CLUSTER_SCOPED_KINDS = frozenset(
+    {"ClusterRoleBinding", "ClusterRole", "Namespace", "CustomResourceDefinition"}
+)
 OWNED_KINDS = (
     ("v1", "Secret"),
     ("source.toolkit.fluxcd.io/v1", "GitRepository"),
@@ -208,23 +211,39 @@ OWNED_KINDS = (
 )
 
 
-def list_owned(client: Client, namespace: str, configuration: str) -> list[dict[str, Any]]:
-    """Live objects labelled as generated for ``configuration`` in ``namespace``."""
+def list_labelled(
+    client: Client,
+    namespace: str,
+    labels: Mapping[str, Any],
+    kinds: Iterable[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    """Live objects of ``kinds`` carrying ``labels`` (in ``namespace``; cluster-scoped kinds
+    anywhere). A kind the API server does not serve (its CRD is not installed) has none."""
     found: list[dict[str, Any]] = []
-    for api_version, kind in OWNED_KINDS:
+    for api_version, kind in kinds:
         resource = resource_for(api_version, kind)
+        scoped = kind not in CLUSTER_SCOPED_KINDS
         try:
-            items = client.list(
-                resource, namespace=namespace, labels={LABEL_CONFIGURATION: configuration}
+            items = (
+                client.list(resource, namespace=namespace, labels=dict(labels))
+                if scoped
+                else client.list(resource, labels=dict(labels))
             )
             found.extend(_with_kind(_as_dict(item), api_version, kind) for item in items)
         except ApiError as exc:
-            if exc.status.code != 404:  # a kind whose CRD is not installed: none exist
+            if exc.status.code != 404:
                 raise translate(exc, f"{kind} list in {namespace}") from exc
         except httpx2.HTTPStatusError as exc:
-            if exc.response.status_code != 404:  # a kind whose CRD is not installed: none exist
+            if exc.response.status_code != 404:
                 raise translate(exc, f"{kind} list in {namespace}") from exc
+        except (httpx2.HTTPError, OSError) as exc:
+            raise translate(exc, f"{kind} list in {namespace}") from exc
     return found
+
+
+def list_owned(client: Client, namespace: str, configuration: str) -> list[dict[str, Any]]:
+    """Live objects labelled as generated for ``configuration`` in ``namespace``."""
+    return list_labelled(client, namespace, {LABEL_CONFIGURATION: configuration}, OWNED_KINDS)
 
 
 def _with_kind(body: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]:
