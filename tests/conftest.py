@@ -35,4 +35,4 @@ def golden() -> Callable[[Path, str], None]:
     return check
 
 
-pytest_plugins = ["tests.kube_fixtures"]
+pytest_plugins = ["tests.kube_fixtures", "tests.git_fixtures"]

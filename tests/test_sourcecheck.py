@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,10 @@ from fluxgitops.sourcecheck import (
     split_url,
 )
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration, parse_extension
+from tests.git_fixtures import GIT_TOKEN as TOKEN
+from tests.git_fixtures import GIT_USER as USER
 from tests.test_tenancy import SEED_CORRECTED, SEED_RELEASE, SEED_REPOSITORY, current
 
-TOKEN = "ghp-sourcecheck-0f9e8d7c6b5a"
-USER = "flux-bot"
 NAMESPACE = "cluster-config"
 Url = Callable[[str], str]
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: apps\n"
@@ -71,20 +71,6 @@ def publish(server: GitServer, name: str, files: Mapping[str, str], *tags: str) 
             work.tag(tag)
         work.push()
     return sha
-
-
-@pytest.fixture
-def server() -> Iterator[GitServer]:
-    """A Git server on loopback without auth."""
-    with GitServer() as started:
-        yield started
-
-
-@pytest.fixture
-def private_server() -> Iterator[GitServer]:
-    """A Git server on loopback that needs USER and TOKEN."""
-    with GitServer(user=USER, token=TOKEN) as started:
-        yield started
 
 
 @pytest.fixture(params=["file", "http"])

@@ -6,15 +6,13 @@ import base64
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fluxgitops.local.gitserver import GitServer
-
-USER = "bot"
-TOKEN = "gitserver-test-token-5d1f"
+from tests.git_fixtures import GIT_TOKEN as TOKEN
+from tests.git_fixtures import GIT_USER as USER
 
 
 def git(
@@ -44,20 +42,6 @@ def child_pids() -> set[int]:
         text = (task / "children").read_text().split()
         found.update(int(pid) for pid in text)
     return found
-
-
-@pytest.fixture
-def server() -> Iterator[GitServer]:
-    """A started Git server without auth, stopped after the test."""
-    with GitServer() as started:
-        yield started
-
-
-@pytest.fixture
-def private_server() -> Iterator[GitServer]:
-    """A started Git server that requires basic auth with USER and TOKEN."""
-    with GitServer(user=USER, token=TOKEN) as started:
-        yield started
 
 
 @pytest.fixture
