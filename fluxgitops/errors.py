@@ -16,6 +16,7 @@ pydantic error it replaces can quote secret input.
     │   │   └── BackendUnsupportedError valid spec the chosen backend cannot express
     │   ├── RenderError                 renderer cannot build an object (a bug or missing input)
     │   ├── ToolchainError              a third-party program is missing or failed to build
+    │   ├── YamlError                   a YAML file is invalid or repeats a key (file:line)
     │   ├── ApplyConflictError          another field manager owns fields we set (force takes)
     │   └── ClusterRejectedError        the API server refused an object (422, 403, …)
     └── TemporaryError                  retry with backoff
@@ -91,6 +92,16 @@ class BackendUnsupportedError(SpecError):
 
 class RenderError(PermanentError):
     """The renderer was asked for something it cannot produce from the given inputs."""
+
+
+class YamlError(PermanentError):
+    """A YAML text cannot be read as written: syntax error or a repeated mapping key."""
+
+    def __init__(self, file: str, line: int, problem: str) -> None:
+        self.file = file
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{file}:{line}: {problem}; nothing was read from it, fix it and retry")
 
 
 class ToolchainError(PermanentError):

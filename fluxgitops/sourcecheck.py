@@ -467,6 +467,8 @@ class SourceChecker:
             return SourceReport(spec.name, url, resolved.description, errors=(error,))
         errors: list[FieldError] = []
         manifests: dict[tuple[str, int], Manifest] = {}
+        # file → the field path of the first Kustomization that reached it (through ../base too)
+        owners: dict[str, str] = {}
         repo = git.Repo(repo_dir)
         repo.git.update_environment(GIT_DIR=str(repo_dir))  # ignore a GIT_DIR inherited from a hook
         try:
@@ -485,8 +487,13 @@ class SourceChecker:
                         )
                     )
                     continue
+                owner = f"kustomizations.{name}.path"
+                seen = len(collector.findings)
                 for manifest in collector.directory(path, None):
                     manifests.setdefault((manifest.file, manifest.line), manifest)
+                    owners.setdefault(manifest.file, owner)
+                for finding in collector.findings[seen:]:
+                    owners.setdefault(finding.file, owner)
         finally:
             repo.close()
         findings = collector.findings + check_manifests(
@@ -498,7 +505,7 @@ class SourceChecker:
         )
         for finding in sorted(findings):
             if finding.severity == "error":
-                errors.append(FieldError(_owner(spec, finding.file), str(finding)))
+                errors.append(FieldError(owners.get(finding.file, "kustomizations"), str(finding)))
         warnings = collector.warnings + [
             str(f) for f in sorted(findings) if f.severity == "warning"
         ]
@@ -514,15 +521,6 @@ class SourceChecker:
             errors=tuple(errors),
             warnings=tuple(warnings),
         )
-
-
-def _owner(spec: FluxConfigurationSpec, file: str) -> str:
-    """The field path of the first Kustomization whose path holds ``file``."""
-    for name in spec.kustomization_order():
-        path = spec.kustomizations[name].path
-        if not path or file.startswith(f"{path}/"):
-            return f"kustomizations.{name}.path"
-    return "kustomizations"
 
 
 def _some(names: list[str] | dict[str, str], limit: int = 10) -> str:

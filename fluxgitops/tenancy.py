@@ -30,6 +30,7 @@ import yaml
 from fluxgitops.errors import PermanentError
 from fluxgitops.spec.extension import DEFAULT_FLUX_VERSION
 from fluxgitops.spec.semver import Version
+from fluxgitops.yamltext import StrictLoader, problem_of
 
 Severity = Literal["error", "warning"]
 
@@ -90,8 +91,12 @@ _RBAC = "rbac.authorization.k8s.io"
 _ADMISSION = "admissionregistration.k8s.io"
 _CLUSTER_SCOPED = frozenset(
     {
+        # every cluster-scoped kind Kubernetes 1.36 serves (`kubectl api-resources
+        # --namespaced=false`)
         ("", "Namespace"),
+        ("", "Node"),
         ("", "PersistentVolume"),
+        ("", "ComponentStatus"),
         (_RBAC, "ClusterRole"),
         (_RBAC, "ClusterRoleBinding"),
         ("apiextensions.k8s.io", "CustomResourceDefinition"),
@@ -100,15 +105,64 @@ _CLUSTER_SCOPED = frozenset(
         (_ADMISSION, "ValidatingWebhookConfiguration"),
         (_ADMISSION, "ValidatingAdmissionPolicy"),
         (_ADMISSION, "ValidatingAdmissionPolicyBinding"),
+        (_ADMISSION, "MutatingAdmissionPolicy"),
+        (_ADMISSION, "MutatingAdmissionPolicyBinding"),
+        ("authentication.k8s.io", "TokenReview"),
+        ("authentication.k8s.io", "SelfSubjectReview"),
+        ("authorization.k8s.io", "SubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectRulesReview"),
+        ("certificates.k8s.io", "CertificateSigningRequest"),
+        ("certificates.k8s.io", "ClusterTrustBundle"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+        ("internal.apiserver.k8s.io", "StorageVersion"),
         ("networking.k8s.io", "IngressClass"),
+        ("networking.k8s.io", "IPAddress"),
+        ("networking.k8s.io", "ServiceCIDR"),
         ("node.k8s.io", "RuntimeClass"),
+        ("resource.k8s.io", "DeviceClass"),
+        ("resource.k8s.io", "ResourceSlice"),
         ("scheduling.k8s.io", "PriorityClass"),
         ("storage.k8s.io", "StorageClass"),
         ("storage.k8s.io", "CSIDriver"),
+        ("storage.k8s.io", "CSINode"),
+        ("storage.k8s.io", "VolumeAttachment"),
+        ("storage.k8s.io", "VolumeAttributesClass"),
+        ("storagemigration.k8s.io", "StorageVersionMigration"),
+        # cluster-scoped kinds of widely used add-ons (their CRDs say scope: Cluster)
+        ("gateway.networking.k8s.io", "GatewayClass"),
         ("cert-manager.io", "ClusterIssuer"),
+        ("snapshot.storage.k8s.io", "VolumeSnapshotClass"),
+        ("snapshot.storage.k8s.io", "VolumeSnapshotContent"),
+        ("external-secrets.io", "ClusterSecretStore"),
+        ("external-secrets.io", "ClusterExternalSecret"),
+        ("kyverno.io", "ClusterPolicy"),
+        ("templates.gatekeeper.sh", "ConstraintTemplate"),
+        ("cilium.io", "CiliumClusterwideNetworkPolicy"),
+        ("crd.projectcalico.org", "GlobalNetworkPolicy"),
+        ("karpenter.sh", "NodePool"),
+        ("monitoring.coreos.com", "ClusterAlertmanagerConfig"),
     }
 )
-"""Well-known cluster-scoped kinds (group, kind); a namespace-scoped applier cannot create them."""
+"""Cluster-scoped kinds (group, kind) known without a cluster: a namespace-scoped applier
+cannot create them. CRDs in the repository with ``scope: Cluster`` and, when a cluster is
+reachable, its discovery add to this (``check_manifests(cluster_scoped=…)``)."""
+
+
+def cluster_scoped_in(manifests: Iterable[Manifest]) -> frozenset[tuple[str, str]]:
+    """(group, kind) of every ``scope: Cluster`` CustomResourceDefinition among ``manifests``."""
+    found: set[tuple[str, str]] = set()
+    for manifest in manifests:
+        if (manifest.group, manifest.kind) != ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            continue
+        spec = manifest.data.get("spec")
+        if not isinstance(spec, Mapping) or spec.get("scope") != "Cluster":
+            continue
+        names = spec.get("names")
+        if isinstance(names, Mapping) and names.get("kind"):
+            found.add((str(spec.get("group", "")), str(names["kind"])))
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -259,14 +313,8 @@ class Finding:
         )
 
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> tuple[int, str]:
-    """(line, problem) of a YAML error; the line where the broken construct starts if known."""
-    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return (mark.line + 1 if mark is not None else 1), str(problem)
+_Loader = StrictLoader
+_yaml_problem = problem_of
 
 
 @functools.lru_cache(maxsize=16)
@@ -526,7 +574,11 @@ def _check_refs(manifest: Manifest, namespace: str) -> Iterator[Finding]:
 
 def _check_namespace(manifest: Manifest, namespace: str, scope: str) -> Iterator[Finding]:
     actual = manifest.namespace
-    impersonating = (manifest.group, manifest.kind) in _IMPERSONATING
+    spec = manifest.data.get("spec")
+    own_account = isinstance(spec, Mapping) and bool(spec.get("serviceAccountName"))
+    # with its own spec.serviceAccountName the controller impersonates that account, not
+    # flux-applier (the pattern of Flux's multi-tenancy example): no reason to move it
+    impersonating = (manifest.group, manifest.kind) in _IMPERSONATING and not own_account
     if actual is None:
         yield Finding(
             manifest.file,
@@ -539,9 +591,8 @@ def _check_namespace(manifest: Manifest, namespace: str, scope: str) -> Iterator
             f"set metadata.namespace: {namespace}",
         )
         return
-    if actual == namespace:
+    if actual == namespace or (own_account and scope == "cluster"):
         return
-    spec = manifest.data.get("spec")
     target = spec.get("targetNamespace") if isinstance(spec, Mapping) else None
     if impersonating:
         reason = (
@@ -567,8 +618,10 @@ def _check_namespace(manifest: Manifest, namespace: str, scope: str) -> Iterator
     )
 
 
-def _check_scope(manifest: Manifest, namespace: str) -> Iterator[Finding]:
-    if (manifest.group, manifest.kind) in _CLUSTER_SCOPED:
+def _check_scope(
+    manifest: Manifest, namespace: str, cluster_scoped: frozenset[tuple[str, str]]
+) -> Iterator[Finding]:
+    if (manifest.group, manifest.kind) in cluster_scoped:
         yield Finding(
             manifest.file,
             manifest.line_of("kind"),
@@ -599,12 +652,16 @@ def check_manifests(
     multi_tenancy: bool = True,
     scope: Literal["cluster", "namespace"] = "cluster",
     flux_version: str = DEFAULT_FLUX_VERSION,
+    cluster_scoped: Iterable[tuple[str, str]] = (),
 ) -> list[Finding]:
     """Every finding for ``manifests`` applied by a configuration in ``namespace``, sorted.
 
     API versions are always checked; the multi-tenancy rules (namespaces,
     cross-namespace references, namespace scope) only when ``multi_tenancy``.
+    ``cluster_scoped`` adds (group, kind) pairs a cluster's discovery reports.
     """
+    manifests = list(manifests)
+    scoped = _CLUSTER_SCOPED | cluster_scoped_in(manifests) | frozenset(cluster_scoped)
     findings: list[Finding] = []
     for manifest in manifests:
         if manifest.is_flux:
@@ -617,5 +674,5 @@ def check_manifests(
             findings.extend(_check_namespace(manifest, namespace, scope))
             findings.extend(_check_refs(manifest, namespace))
         elif scope == "namespace":
-            findings.extend(_check_scope(manifest, namespace))
+            findings.extend(_check_scope(manifest, namespace, scoped))
     return sorted(findings)

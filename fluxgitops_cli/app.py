@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from pulumi.automation.errors import CommandError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from components.automation import Action, StackRun, run_stack
+from fluxgitops import yamltext
 from fluxgitops.diff import diff_manifests
-from fluxgitops.errors import FluxGitOpsError, SpecError
+from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
 from fluxgitops.kube.apply import list_owned, read_objects
 from fluxgitops.kube.client import connect
 from fluxgitops.local.controlplane import (
@@ -44,6 +44,7 @@ from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
 from fluxgitops.status import compliance, condition
+from fluxgitops_cli.importer import import_command
 from reconciler.cli import app as reconciler_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
@@ -53,9 +54,12 @@ err = Console(stderr=True, soft_wrap=True)
 
 def _load(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        err.print(f"[red]cannot read {str(path)!r}: {exc}[/red]")
+        return yamltext.load(path.read_text(), str(path))
+    except OSError as exc:
+        err.print(f"[red]cannot read {str(path)!r}: {exc.strerror}[/red]")
+        raise typer.Exit(1) from exc
+    except YamlError as exc:
+        err.print(str(exc), style="red", markup=False)
         raise typer.Exit(1) from exc
 
 
@@ -140,6 +144,9 @@ def _check_sources(
                 report = check_source(spec, extension, checker=checker)
             except (SourceCheckError, FluxGitOpsError) as exc:
                 err.print(str(exc), markup=False)
+                if isinstance(exc, SourceCheckError):  # warnings matter most when there are errors
+                    for warning in exc.report.warnings:
+                        err.print(f"  warning: {warning}", markup=False)
                 ok = False
                 continue
             out.print(report.summary(), markup=False)
@@ -299,6 +306,7 @@ def status(stack: StackOption = "local") -> None:
 local_app = typer.Typer(no_args_is_help=True, help="The local control plane on loopback.")
 app.add_typer(local_app, name="local")
 app.add_typer(reconciler_app, name="reconciler")
+app.command("import")(import_command)
 
 
 @local_app.command("up")

@@ -26,7 +26,8 @@ from fluxgitops.kube.client import resource_for
 from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
 from fluxgitops.sourcecheck import SourceCheckError, SourceUnavailableError, check_source
-from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
+from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
+from fluxgitops.spec.extension import MultiTenancy
 from fluxgitops.spec.redact import merge_secrets
 from fluxgitops.status import compliance, synced_commit
 from providers.objectset import ObjectSetProvider
@@ -76,8 +77,12 @@ class FluxConfigurationProvider(ObjectSetProvider):
         spec = spec_of(news)
         if spec.git_repository is None:
             return result
+        # the cluster's own multi-tenancy setting, as `fluxgitops validate --sources` uses it
+        extension = FluxExtensionSpec(
+            multi_tenancy=MultiTenancy(enforce=bool(news.get("multi_tenancy", True)))
+        )
         try:
-            report = check_source(spec, strict=mode == "strict")
+            report = check_source(spec, extension, strict=mode == "strict")
         except SourceCheckError as exc:
             failures = [
                 CheckFailure(f"spec.{e.path}" if e.path else "spec", e.message) for e in exc.errors

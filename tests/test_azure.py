@@ -27,20 +27,15 @@ from fluxgitops.azure import (
 from fluxgitops.errors import BackendUnsupportedError, FieldError, SpecError
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration, parse_extension
 from fluxgitops.spec.durations import parse_duration
+from tests.keys import KNOWN_HOSTS, SSH_KEY
 
-SSH_KEY = (
-    "-----BEGIN OPENSSH PRIVATE KEY-----\nsupersecret-ssh\n-----END OPENSSH PRIVATE KEY-----\n"
-)
-KNOWN_HOSTS = (
-    "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
-)
 HTTPS_TOKEN = "ghp_supersecret_token"
 CA_CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 BUCKET_SECRET = "bucket-supersecret"
 CLIENT_SECRET = "sp-supersecret"
 CLIENT_CERT = "-----BEGIN CERTIFICATE-----\nsp-cert-supersecret\n-----END CERTIFICATE-----\n"
 CERT_PASSWORD = "cert-password-supersecret"
-OCI_KEY = "oci-private-key-supersecret"
+OCI_KEY = "-----BEGIN PRIVATE KEY-----\noci-private-key-supersecret\n-----END PRIVATE KEY-----\n"
 
 
 def b64(value: str) -> str:
@@ -583,7 +578,7 @@ def secret_specs() -> list[tuple[FluxConfigurationSpec, list[str]]]:
                 sourceKind="OCIRepository",
                 ociRepository={
                     "url": "oci://ghcr.io/o/r",
-                    "tlsConfig": {"clientCertificate": "cert", "privateKey": OCI_KEY},
+                    "tlsConfig": {"clientCertificate": CA_CERT, "privateKey": OCI_KEY},
                 },
             ),
             [OCI_KEY],

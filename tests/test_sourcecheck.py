@@ -27,6 +27,7 @@ from fluxgitops.sourcecheck import (
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration, parse_extension
 from tests.git_fixtures import GIT_TOKEN as TOKEN
 from tests.git_fixtures import GIT_USER as USER
+from tests.keys import KNOWN_HOSTS, SSH_KEY, SSH_KEY_BODY
 from tests.test_tenancy import SEED_CORRECTED, SEED_RELEASE, SEED_REPOSITORY, current
 
 NAMESPACE = "cluster-config"
@@ -414,14 +415,14 @@ def test_closing_the_run_removes_its_files(server: GitServer) -> None:
 
 
 def test_ssh_key_goes_to_a_private_file_that_is_removed(tmp_path: Path) -> None:
-    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE\n-----END"
+    key = SSH_KEY
     spec = parse_configuration(
         {
             "name": "fleet",
             "gitRepository": {
                 "url": "ssh://git@127.0.0.1:9/fleet.git",
                 "sshPrivateKey": key,
-                "sshKnownHosts": "127.0.0.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE",
+                "sshKnownHosts": KNOWN_HOSTS.replace("github.com", "127.0.0.1"),
             },
         }
     )
@@ -433,8 +434,8 @@ def test_ssh_key_goes_to_a_private_file_that_is_removed(tmp_path: Path) -> None:
     assert identity.read_text().startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     assert "StrictHostKeyChecking=yes" in command
     assert "UserKnownHostsFile=" in command
-    assert "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE" not in command + repr(runner)
-    assert runner.scrub("echo b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE") == "echo [secret]"
+    assert SSH_KEY_BODY not in command + repr(runner)
+    assert runner.scrub(f"echo {SSH_KEY_BODY}") == "echo [secret]"
     runner.cleanup()
     assert not identity.exists()
 
@@ -443,7 +444,7 @@ def test_unreachable_ssh_source_leaves_no_key_behind(tmp_path: Path) -> None:
     spec = parse_configuration(
         {
             "name": "fleet",
-            "gitRepository": {"url": "ssh://git@127.0.0.1:9/fleet.git", "sshPrivateKey": "k" * 40},
+            "gitRepository": {"url": "ssh://git@127.0.0.1:9/fleet.git", "sshPrivateKey": SSH_KEY},
         }
     )
     with SourceChecker(timeout=10) as checker:

@@ -463,3 +463,75 @@ def test_collector_reads_each_file_once_per_run() -> None:
     collector = ManifestCollector(tree)
     assert len(list(collector.directory("a"))) == 1
     assert list(collector.directory("b")) == []
+
+
+# ------------------------------------------------------------------ issue 10: tenancy lint
+
+
+def test_kustomization_with_its_own_service_account_is_not_moved() -> None:
+    """Flux's multi-tenancy example: a tenant Kustomization in the tenant's namespace that
+    impersonates the tenant's own account, not flux-applier."""
+    text = one(
+        "Kustomization",
+        "kustomize.toolkit.fluxcd.io/v1",
+        namespace="tenant-a",
+        serviceAccountName="tenant-a",
+    )
+    assert findings_for(("tenant.yaml", text)) == []
+
+
+def test_kustomization_with_its_own_service_account_still_needs_cluster_scope() -> None:
+    text = one(
+        "Kustomization",
+        "kustomize.toolkit.fluxcd.io/v1",
+        namespace="tenant-a",
+        serviceAccountName="tenant-a",
+    )
+    assert rules(findings_for(("tenant.yaml", text), scope="namespace")) == [
+        ("namespace-mismatch", "error", 5)
+    ]
+
+
+def test_gateway_class_is_cluster_scoped_in_a_namespace_scoped_configuration() -> None:
+    text = (
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\n"
+        "metadata:\n  name: gw\n  namespace: cluster-config\n"
+    )
+    assert rules(findings_for(("gw.yaml", text), scope="namespace")) == [
+        ("outside-namespace-scope", "error", 2)
+    ]
+
+
+def test_cluster_scoped_crd_defined_in_the_repository_is_known() -> None:
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata:\n  name: widgets.example.com\n"
+        "spec:\n  group: example.com\n  scope: Cluster\n  names:\n    kind: Widget\n"
+    )
+    widget = (
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"
+        "  namespace: cluster-config\n"
+    )
+    found = findings_for(("crd.yaml", crd), ("w.yaml", widget), scope="namespace")
+    assert [(f.file, f.rule) for f in found] == [
+        ("crd.yaml", "outside-namespace-scope"),
+        ("w.yaml", "outside-namespace-scope"),
+    ]
+
+
+def test_cluster_scoped_kinds_from_discovery_are_honoured() -> None:
+    text = "apiVersion: acme.io/v1\nkind: Fleet\nmetadata:\n  name: f\n"
+    found = check_manifests(
+        load_manifests(text, "f.yaml"),
+        namespace=NAMESPACE,
+        scope="namespace",
+        cluster_scoped=[("acme.io", "Fleet")],
+    )
+    assert rules(found) == [("outside-namespace-scope", "error", 2)]
+
+
+def test_duplicate_key_in_a_manifest_is_an_invalid_yaml_finding() -> None:
+    with pytest.raises(ManifestError) as info:
+        load_manifests("apiVersion: v1\nkind: ConfigMap\nkind: Secret\n", "dup.yaml")
+    assert info.value.line == 3
+    assert "duplicate key 'kind'" in str(info.value)

@@ -29,6 +29,10 @@ from fluxgitops.spec.sources import (
     OciRepositorySource,
 )
 
+SOURCE_TIMEOUT_UNIT = "m"
+"""The largest unit the source CRDs' ``spec.timeout`` pattern (``^([0-9]+(\\.[0-9]+)?(ms|s|m))+$``)
+allows; intervals and Kustomization durations also take ``h``."""
+
 
 def source_kind(spec: FluxConfigurationSpec) -> str:
     """The Flux kind of the configuration's source (Azure Blob is a Flux ``Bucket``)."""
@@ -118,7 +122,7 @@ def render_source(
     else:
         body = _oci_spec(spec, source)
     body["interval"] = format_duration(source.sync_interval)
-    body["timeout"] = format_duration(source.timeout)
+    body["timeout"] = format_duration(source.timeout, largest=SOURCE_TIMEOUT_UNIT)
     secret = source_secret_name(spec, has_auth_secret)
     is_oci_tls = isinstance(source, OciRepositorySource) and source.local_auth_ref is None
     if secret is not None and not is_oci_tls:

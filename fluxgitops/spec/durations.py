@@ -58,15 +58,22 @@ def parse_duration(value: object) -> timedelta:
     return timedelta(microseconds=round(total_us))
 
 
-def format_duration(value: timedelta) -> str:
-    """The shortest Go duration string for ``value`` (``1h30m``, ``45s``, ``500ms``, ``0s``)."""
+_UNITS = ("h", "m", "s", "ms", "us")
+
+
+def format_duration(value: timedelta, largest: str = "h") -> str:
+    """The shortest Go duration string for ``value`` (``1h30m``, ``45s``, ``500ms``, ``0s``).
+
+    ``largest`` caps the unit: the Flux source CRDs' ``timeout`` pattern allows
+    only ``ms|s|m``, so a source timeout of two hours is written ``120m``.
+    """
     total_us = round(value.total_seconds() * 1_000_000)
     if total_us == 0:
         return "0s"
     sign = "-" if total_us < 0 else ""
     rest = abs(total_us)
     parts: list[str] = []
-    for unit in ("h", "m", "s", "ms", "us"):
+    for unit in _UNITS[_UNITS.index(largest) :]:
         size = _UNITS_US[unit]
         count, rest = divmod(rest, size)
         if count:
@@ -86,6 +93,11 @@ def _validate(value: Any) -> timedelta:
         raise PydanticCustomError("duration", "must be " + _ALLOWED) from None
     if parsed <= timedelta(0):
         raise PydanticCustomError("duration_positive", "must be a positive duration")
+    if parsed.microseconds % 1000:
+        raise PydanticCustomError(
+            "duration_precision",
+            "must be a whole number of milliseconds: Flux durations have no smaller unit",
+        )
     return parsed
 
 

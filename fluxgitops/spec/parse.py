@@ -21,6 +21,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from fluxgitops.errors import SECRET_MASK, FieldError, SpecError
+from fluxgitops.spec.arm import PROTECTED_SETTINGS, fold_protected_settings
 from fluxgitops.spec.base import RULES_ERROR_TYPE, RuleFailure
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.extension import FluxExtensionSpec
@@ -62,7 +63,9 @@ def secret_field_names(*roots: type[BaseModel]) -> frozenset[str]:
     return frozenset(found)
 
 
-SECRET_FIELDS = secret_field_names(FluxConfigurationSpec, FluxExtensionSpec) | {"bucketSecretKey"}
+SECRET_FIELDS = secret_field_names(FluxConfigurationSpec, FluxExtensionSpec) | frozenset(
+    PROTECTED_SETTINGS
+)
 
 
 def format_path(loc: Iterable[int | str]) -> str:
@@ -194,15 +197,21 @@ def parse_configuration(raw: Mapping[str, Any]) -> FluxConfigurationSpec:
         raise SpecError(
             "FluxConfiguration", [FieldError("", "must be a mapping", type(raw).__name__)]
         )
-    try:
-        return FluxConfigurationSpec.model_validate(raw)
-    except ValidationError:
-        pass  # collected again below, together with the configuration-wide rules
+    raw, folded = fold_protected_settings(raw)
+    if not folded:
+        try:
+            return FluxConfigurationSpec.model_validate(raw)
+        except ValidationError:
+            pass  # collected again below, together with the configuration-wide rules
     rules = [
         FieldError(f.path, f.message, show_value(f.path, f.value), "rule")
         for f in check_outline(outline_from_raw(raw))
     ]
-    return _validate(FluxConfigurationSpec, raw, _subject("FluxConfiguration", raw), rules)
+    subject = _subject("FluxConfiguration", raw)
+    model = _validate(FluxConfigurationSpec, raw, subject, [*rules, *folded])
+    if folded:
+        raise SpecError(subject, folded)
+    return model
 
 
 def parse_extension(raw: Mapping[str, Any]) -> FluxExtensionSpec:

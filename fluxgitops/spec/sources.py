@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from fluxgitops.spec.base import RuleFailure, SpecModel, duration_field, raise_rule_failures
 from fluxgitops.spec.durations import Duration
+from fluxgitops.spec.encoded import KnownHosts, Pem, SshPrivateKey
 from fluxgitops.spec.names import DnsSubdomain
 from fluxgitops.spec.semver import parse_range
 
@@ -41,7 +42,20 @@ _BAD_REF = re.compile(r"(\.\.|[\s~^:?*\[\\]|@\{|//|^/|/$|\.lock$|^\.|/\.|\.$)")
 # ---------------------------------------------------------------- field types
 
 
+def _scheme_case(value: str, schemes: tuple[str, ...]) -> None:
+    """Flux's CRD patterns (``^(http|https|ssh)://``) accept lower-case schemes only."""
+    scheme, sep, _ = value.partition("://")
+    if sep and scheme.lower() in schemes and scheme not in schemes:
+        raise PydanticCustomError(
+            "url_scheme_case",
+            "the scheme must be lower-case ({wanted}): the Flux source CRDs accept only "
+            "lower-case schemes",
+            {"wanted": repr(f"{scheme.lower()}://")},
+        )
+
+
 def _git_url(value: str) -> str:
+    _scheme_case(value, ("http", "https", "ssh"))
     scp = _SCP_LIKE.fullmatch(value)
     if scp:
         return f"ssh://{scp.group('user')}@{scp.group('host')}/{scp.group('path')}"
@@ -55,6 +69,7 @@ def _git_url(value: str) -> str:
 
 
 def _oci_url(value: str) -> str:
+    _scheme_case(value, ("oci",))
     parts = urlsplit(value)
     if parts.scheme != "oci" or not parts.hostname or not parts.path.strip("/"):
         raise PydanticCustomError(
@@ -64,6 +79,7 @@ def _oci_url(value: str) -> str:
 
 
 def _endpoint_url(value: str) -> str:
+    _scheme_case(value, ("http", "https"))
     parts = urlsplit(value if "://" in value else f"//{value}")
     if parts.scheme not in ("", "http", "https") or not parts.hostname or parts.path.strip("/"):
         raise PydanticCustomError(
@@ -74,6 +90,7 @@ def _endpoint_url(value: str) -> str:
 
 
 def _blob_url(value: str) -> str:
+    _scheme_case(value, ("https",))
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname or parts.path.strip("/"):
         raise PydanticCustomError(
@@ -230,11 +247,11 @@ class GitRepositorySource(LocalAuthRefMixin):
     sync_interval: Duration = duration_field(
         DEFAULT_INTERVAL, azure="syncIntervalInSeconds", name="sync_interval"
     )
-    ssh_private_key: SecretStr | None = None
-    ssh_known_hosts: str | None = None
+    ssh_private_key: Annotated[SecretStr | None, SshPrivateKey] = None
+    ssh_known_hosts: KnownHosts | None = None
     https_user: str | None = None
     https_key: SecretStr | None = None
-    https_ca_cert: str | None = Field(default=None, alias="httpsCACert")
+    https_ca_cert: Annotated[str | None, Pem] = Field(default=None, alias="httpsCACert")
     provider: GitProvider = "generic"
 
     @property
@@ -356,7 +373,7 @@ class ServicePrincipal(SpecModel):
     client_id: str
     tenant_id: str
     client_secret: SecretStr | None = None
-    client_certificate: SecretStr | None = None
+    client_certificate: Annotated[SecretStr | None, Pem] = None
     client_certificate_password: SecretStr | None = None
     client_certificate_send_chain: bool = False
 
@@ -481,9 +498,9 @@ class Verify(SpecModel):
 class TlsConfig(SpecModel):
     """Mutual TLS towards the registry: client certificate, its key, and a CA."""
 
-    client_certificate: SecretStr | None = None
-    private_key: SecretStr | None = None
-    ca_certificate: SecretStr | None = None
+    client_certificate: Annotated[SecretStr | None, Pem] = None
+    private_key: Annotated[SecretStr | None, Pem] = None
+    ca_certificate: Annotated[SecretStr | None, Pem] = None
 
     @model_validator(mode="after")
     def _pair(self) -> TlsConfig:

@@ -22,12 +22,13 @@ from components.azure_args import extension_args, flux_configuration_args, wrap_
 from fluxgitops.azure import ARM_API_VERSION, SDK_VERSION, ClusterRef
 from fluxgitops.errors import BackendUnsupportedError
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration, parse_extension
+from tests.keys import KNOWN_HOSTS, SSH_KEY
 
 Resolve = Callable[[Any], tuple[Any, bool]]
 
 AKS = ClusterRef(resource_group_name="rg", cluster_name="aks")
-SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nkey\n-----END OPENSSH PRIVATE KEY-----\n"
-KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0"
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
 def b64(value: str) -> str:
@@ -69,7 +70,7 @@ def test_git_https_args(resolve: Resolve) -> None:
             "url": "https://github.com/org/repo",
             "httpsUser": "bot",
             "httpsKey": "token",
-            "httpsCACert": "CA",
+            "httpsCACert": PEM,
             "repositoryRef": {"semver": ">=1.0.0"},
             "syncInterval": "2m",
         },
@@ -92,7 +93,7 @@ def test_git_https_args(resolve: Resolve) -> None:
     assert isinstance(git, kc.GitRepositoryDefinitionArgs)
     assert git.url == "https://github.com/org/repo"
     assert git.https_user == "bot"
-    assert git.https_ca_cert == b64("CA")
+    assert git.https_ca_cert == b64(PEM)
     assert (git.sync_interval_in_seconds, git.timeout_in_seconds) == (120.0, 600.0)
     ref = git.repository_ref
     assert isinstance(ref, kc.RepositoryRefDefinitionArgs)
@@ -181,7 +182,7 @@ def test_azure_blob_certificate_args(resolve: Resolve) -> None:
             "servicePrincipal": {
                 "clientId": "cid",
                 "tenantId": "tid",
-                "clientCertificate": "PEM",
+                "clientCertificate": PEM,
                 "clientCertificatePassword": "pw",
             },
         },
@@ -190,7 +191,7 @@ def test_azure_blob_certificate_args(resolve: Resolve) -> None:
     assert isinstance(blob, kc.AzureBlobDefinitionArgs)
     principal = blob.service_principal
     assert isinstance(principal, kc.ServicePrincipalDefinitionArgs)
-    assert resolve(principal.client_certificate) == (b64("PEM"), True)
+    assert resolve(principal.client_certificate) == (b64(PEM), True)
     assert resolve(principal.client_certificate_password) == ("pw", True)
 
 

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from fluxgitops.errors import SpecError
+from fluxgitops.spec import parse_configuration
 from fluxgitops.spec.durations import format_duration, parse_duration, whole_seconds
 
 
@@ -52,3 +54,18 @@ def test_format_shortest_go_form(value: timedelta, text: str) -> None:
 
 def test_whole_seconds_for_arm() -> None:
     assert whole_seconds(timedelta(minutes=10)) == 600
+
+
+def test_format_caps_the_unit_for_source_timeouts() -> None:
+    assert format_duration(timedelta(hours=2, seconds=5), largest="m") == "120m5s"
+
+
+def test_sub_millisecond_precision_is_refused() -> None:
+    raw = {
+        "name": "cfg",
+        "gitRepository": {"url": "https://github.com/org/repo", "timeout": "1ms500us"},
+    }
+    with pytest.raises(SpecError) as info:
+        parse_configuration(raw)
+    error = next(e for e in info.value.errors if e.path == "gitRepository.timeout")
+    assert error.message.startswith("must be a whole number of milliseconds")

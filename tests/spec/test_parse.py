@@ -14,6 +14,7 @@ import pytest
 
 from fluxgitops.errors import SECRET_MASK, FieldError, SpecError
 from fluxgitops.spec import parse_configuration, parse_extension
+from tests.keys import KNOWN_HOSTS, SSH_KEY
 
 GIT = {"url": "https://github.com/example/repo.git"}
 
@@ -187,7 +188,7 @@ def test_branch_must_be_valid_ref_name() -> None:
 
 
 def test_ssh_fields_rejected_for_https_url() -> None:
-    raw = config(gitRepository={**GIT, "sshPrivateKey": "PRIVATE", "sshKnownHosts": "h k"})
+    raw = config(gitRepository={**GIT, "sshPrivateKey": SSH_KEY, "sshKnownHosts": KNOWN_HOSTS})
     errors = errors_of(raw)
     assert errors["gitRepository.sshPrivateKey"].message.startswith(
         "is only allowed with an ssh://"
