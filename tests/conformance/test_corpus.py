@@ -1,0 +1,173 @@
+"""Conformance: public Azure and Flux inputs must get the outcome Azure (or Flux) gives them.
+
+The corpus (``tests/testdata/conformance``, loaded by ``tests.conformance.corpus``)
+holds ARM REST API examples, az CLI invocations and validator cases, Terraform
+azurerm test configurations and Bicep/ARM samples, each translated into the ARM
+``properties`` shape and labelled with where it came from and what Azure does
+with it. Every case goes in as a stack entry would (``parse_stack``, one
+cluster per backend): a valid case must parse, render the fields its source
+implies, and be accepted by the real kube-apiserver with the real Flux CRDs
+(server-side dry-run) — what validation accepts, the cluster accepts; an
+invalid case must fail with a ``SpecError`` naming the field Azure names.
+Cases given as file text (duplicate keys) go through ``fluxgitops validate``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lightkube import ApiError, Client, codecs
+from typer.testing import CliRunner
+
+from fluxgitops.errors import SpecError
+from fluxgitops.kube.apply import ensure_namespace, translate
+from fluxgitops.render import RenderOptions, render_configuration
+from fluxgitops.render.manifest import Manifest
+from fluxgitops.spec.configuration import FluxConfigurationSpec
+from fluxgitops.stack import parse_stack
+from fluxgitops_cli.app import app
+from tests.conformance.corpus import Case, all_cases, pointer
+
+CASES = all_cases()
+WHERE = "clusters[0].configurations[0]."
+AZURE_CLUSTER = {
+    "resourceGroupName": "rg1",
+    "clusterName": "clusterName1",
+    "clusterType": "connectedClusters",
+}
+
+
+def _ids(cases: list[Case]) -> list[Any]:
+    return [pytest.param(c, id=c.id) for c in cases]
+
+
+STRUCTURED = [c for c in CASES if c.properties is not None]
+TEXT = [c for c in CASES if c.text is not None]
+VALID = [c for c in STRUCTURED if c.outcome == "valid"]
+INVALID = [c for c in STRUCTURED if c.outcome == "invalid"]
+ON_AZURE = [c for c in VALID if "azure" in c.backends]
+
+
+def parse_entry(case: Case, backend: str = "kubernetes") -> FluxConfigurationSpec:
+    """Parse the case as the only configuration of a one-cluster stack on ``backend``."""
+    cluster: dict[str, Any] = {"name": "conformance", "backend": backend}
+    if backend == "azure":
+        cluster["azure"] = AZURE_CLUSTER
+    cluster["configurations"] = [case.raw]
+    stack = parse_stack({"clusters": [cluster]}, subject=f"corpus case {case.id}")
+    (spec,) = stack.clusters[0].configurations
+    return spec
+
+
+def error_paths(exc: SpecError) -> list[str]:
+    """The failing field paths, relative to the configuration."""
+    return [p.removeprefix(WHERE) for p in exc.paths]
+
+
+def explain(case: Case) -> str:
+    """Where the case came from and why, for assertion messages."""
+    origin = case.source.get("path") or case.source.get("url")
+    return f"\n  source: {case.source.get('repo', '')} {origin}\n  expected because: {case.why}"
+
+
+def rendered(case: Case) -> list[Manifest]:
+    """The case's objects as the kubernetes backend renders them (multi-tenancy enforced)."""
+    return render_configuration(parse_entry(case), RenderOptions(multi_tenancy=True))
+
+
+@pytest.fixture
+def corpus_cluster(admin: Client) -> Client:
+    """The session's admin client on the local kube-apiserver with the Flux and FluxConfig CRDs."""
+    return admin
+
+
+def test_corpus_has_every_family() -> None:
+    families = {c.id.split("/")[0] for c in CASES}
+    assert len(CASES) >= 40, f"the corpus has only {len(CASES)} cases"
+    assert {"arm-examples", "az-cli", "terraform-azurerm"} <= families, families
+
+
+@pytest.mark.parametrize("case", _ids(VALID))
+def test_valid_case_parses(case: Case) -> None:
+    try:
+        parse_entry(case)
+    except SpecError as exc:
+        pytest.fail(f"{case.id} is valid for Azure but was refused:\n{exc}{explain(case)}")
+
+
+@pytest.mark.parametrize("case", _ids(ON_AZURE))
+def test_valid_case_parses_for_the_azure_backend(case: Case) -> None:
+    try:
+        parse_entry(case, backend="azure")
+    except SpecError as exc:
+        pytest.fail(
+            f"{case.id} is a valid ARM body but the azure backend refused it:\n{exc}{explain(case)}"
+        )
+
+
+@pytest.mark.parametrize("case", _ids(INVALID))
+def test_invalid_case_names_the_field(case: Case) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_entry(case)
+    got = error_paths(info.value)
+    missing = [p for p in case.paths if not set(p.split("|")) & set(got)]
+    assert not missing, (
+        f"{case.id}: expected errors at {missing}, got:\n{info.value}{explain(case)}"
+    )
+
+
+@pytest.mark.parametrize("case", _ids([c for c in VALID if c.render]))
+def test_valid_case_renders_the_fields_its_source_implies(case: Case) -> None:
+    objects = {f"{m.key.kind}/{m.key.name}": m.to_dict() for m in rendered(case)}
+    wrong: list[str] = []
+    for ref, fields in case.render.items():
+        body = objects.get(ref)
+        if body is None:
+            wrong.append(f"{ref}: not rendered (rendered: {sorted(objects)})")
+            continue
+        for path, want in fields.items():
+            try:
+                got = pointer(body, path)
+            except (KeyError, IndexError):
+                got = "<absent>"
+            if got != want:
+                wrong.append(f"{ref} {path}: want {want!r}, got {got!r}")
+    assert not wrong, f"{case.id}:\n  " + "\n  ".join(wrong) + explain(case)
+
+
+@pytest.mark.parametrize("case", _ids(VALID))
+def test_valid_case_is_accepted_by_the_cluster(case: Case, corpus_cluster: Client) -> None:
+    try:
+        objects = rendered(case)
+    except SpecError as exc:
+        pytest.fail(f"{case.id} does not parse, so nothing to apply:\n{exc}")
+    for namespace in sorted({m.key.namespace for m in objects if m.key.namespace}):
+        ensure_namespace(corpus_cluster, namespace)
+    refused: list[str] = []
+    for manifest in objects:
+        try:
+            corpus_cluster.apply(codecs.from_dict(manifest.to_dict()), force=True, dry_run=True)
+        except ApiError as exc:
+            refused.append(str(translate(exc, str(manifest.key))))
+    assert not refused, (
+        f"{case.id}: validation accepted it but the API server refused:\n  "
+        + "\n  ".join(refused)
+        + explain(case)
+    )
+
+
+@pytest.mark.parametrize("case", _ids(TEXT))
+def test_configuration_file_case(case: Case, tmp_path: Path) -> None:
+    assert case.text is not None
+    path = tmp_path / f"{case.file.stem}.yaml"
+    path.write_text(case.text)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    if case.outcome == "valid":
+        assert result.exit_code == 0, f"{case.id}:\n{result.output}{explain(case)}"
+        return
+    shown = f"got exit {result.exit_code}:\n{result.output}{explain(case)}"
+    assert result.exit_code == 1, f"{case.id}: expected exit 1, {shown}"
+    missing = [p for p in case.paths if not any(alt in result.output for alt in p.split("|"))]
+    assert not missing, f"{case.id}: expected the output to name {missing}, {shown}"
