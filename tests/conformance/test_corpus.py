@@ -14,6 +14,7 @@ Cases given as file text (duplicate keys) go through ``fluxgitops validate``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,37 @@ def explain(case: Case) -> str:
     return f"\n  source: {case.source.get('repo', '')} {origin}\n  expected because: {case.why}"
 
 
+SECRET_KEYS = frozenset(
+    {
+        "httpsKey",
+        "sshPrivateKey",
+        "bucketSecretKey",
+        "accountKey",
+        "sasToken",
+        "clientSecret",
+        "clientCertificate",
+        "clientCertificatePassword",
+        "privateKey",
+    }
+)
+"""ARM's secret fields (x-ms-secret / configurationProtectedSettings keys, swagger 2025-04-01)."""
+
+
+def secret_values(node: Any, protected: bool = False) -> set[str]:
+    """Every secret string in an ARM body (long enough not to match ordinary text by chance)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            inside = protected or key == "configurationProtectedSettings"
+            if isinstance(value, str) and (inside or key in SECRET_KEYS) and len(value) >= 12:
+                found.add(value)
+            found |= secret_values(value, inside)
+    elif isinstance(node, list):
+        for item in node:
+            found |= secret_values(item, protected)
+    return found
+
+
 def rendered(case: Case) -> list[Manifest]:
     """The case's objects as the kubernetes backend renders them (multi-tenancy enforced)."""
     return render_configuration(parse_entry(case), RenderOptions(multi_tenancy=True))
@@ -116,6 +148,24 @@ def test_invalid_case_names_the_field(case: Case) -> None:
     assert not missing, (
         f"{case.id}: expected errors at {missing}, got:\n{info.value}{explain(case)}"
     )
+
+
+@pytest.mark.parametrize("case", _ids([c for c in STRUCTURED if secret_values(c.raw)]))
+def test_secrets_stay_out_of_errors_and_plain_objects(case: Case) -> None:
+    secrets = secret_values(case.raw)
+    try:
+        objects = rendered(case)
+    except SpecError as exc:
+        shown = str(exc)
+        leaked = sorted(s[:6] + "..." for s in secrets if s in shown)
+        assert not leaked, f"{case.id}: the error quotes secret input {leaked}"
+        return
+    for manifest in objects:
+        if manifest.is_secret:
+            continue
+        text = json.dumps(manifest.to_dict())
+        leaked = sorted(s[:6] + "..." for s in secrets if s in text)
+        assert not leaked, f"{case.id}: {manifest.key} carries secret input {leaked} in plain text"
 
 
 @pytest.mark.parametrize("case", _ids([c for c in VALID if c.render]))
