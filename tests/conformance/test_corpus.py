@@ -7,8 +7,10 @@ azurerm test configurations and Bicep/ARM samples, each translated into the ARM
 with it. Every case goes in as a stack entry would (``parse_stack``, one
 cluster per backend): a valid case must parse, render the fields its source
 implies, and be accepted by the real kube-apiserver with the real Flux CRDs
-(server-side dry-run) — what validation accepts, the cluster accepts; an
-invalid case must fail with a ``SpecError`` naming the field Azure names.
+(server-side dry-run) — what validation accepts, the cluster accepts — and, on
+the azure backend, map to ARM properties that carry its base64 fields and
+protected settings unchanged; secrets never show in errors or non-Secret
+objects; an invalid case must fail with a ``SpecError`` naming the field Azure names.
 Cases given as file text (duplicate keys) go through ``fluxgitops validate``.
 """
 
@@ -22,6 +24,7 @@ import pytest
 from lightkube import ApiError, Client, codecs
 from typer.testing import CliRunner
 
+from fluxgitops.azure import flux_configuration_properties
 from fluxgitops.errors import SpecError
 from fluxgitops.kube.apply import ensure_namespace, translate
 from fluxgitops.render import RenderOptions, render_configuration
@@ -129,14 +132,50 @@ def test_valid_case_parses(case: Case) -> None:
         pytest.fail(f"{case.id} is valid for Azure but was refused:\n{exc}{explain(case)}")
 
 
+ARM_ROUND_TRIP = (
+    (("gitRepository", "httpsCACert"), ("git_repository", "https_ca_cert")),
+    (("gitRepository", "sshKnownHosts"), ("git_repository", "ssh_known_hosts")),
+    (
+        ("configurationProtectedSettings", "httpsKey"),
+        ("configuration_protected_settings", "httpsKey"),
+    ),
+    (
+        ("configurationProtectedSettings", "sshPrivateKey"),
+        ("configuration_protected_settings", "sshPrivateKey"),
+    ),
+    (
+        ("configurationProtectedSettings", "bucketSecretKey"),
+        ("configuration_protected_settings", "bucketSecretKey"),
+    ),
+    (
+        ("azureBlob", "servicePrincipal", "clientCertificate"),
+        ("azure_blob", "service_principal", "client_certificate"),
+    ),
+)
+"""ARM body path → the same field in ``flux_configuration_properties``; base64 both sides."""
+
+
+def _dig(node: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
 @pytest.mark.parametrize("case", _ids(ON_AZURE))
-def test_valid_case_parses_for_the_azure_backend(case: Case) -> None:
+def test_valid_case_reaches_azure_unchanged(case: Case) -> None:
     try:
-        parse_entry(case, backend="azure")
+        properties = flux_configuration_properties(parse_entry(case, backend="azure"))
     except SpecError as exc:
-        pytest.fail(
-            f"{case.id} is a valid ARM body but the azure backend refused it:\n{exc}{explain(case)}"
-        )
+        pytest.fail(f"{case.id} is a valid ARM body but the azure backend refused it:\n{exc}")
+    changed = [
+        ".".join(arm)
+        for arm, ours in ARM_ROUND_TRIP
+        if _dig(case.properties, arm) and _dig(properties, ours) != _dig(case.properties, arm)
+    ]
+    assert not changed, (
+        f"{case.id}: the azure backend sends different values for {changed} than the ARM body "
+        f"it was given (base64 fields must pass through unchanged){explain(case)}"
+    )
 
 
 @pytest.mark.parametrize("case", _ids(INVALID))
