@@ -1,8 +1,9 @@
 """Build pulumi-azure-native ``FluxConfigurationArgs`` / ``ExtensionArgs`` from the specs.
 
 The Pulumi layer over ``fluxgitops.azure``: that pure module decides every
-value (and rejects what ARM 2023-05-01 cannot express); this one only turns
-its plain dicts into the SDK's real nested args classes and wraps each value
+value (and rejects what ARM cannot express); this one only turns
+its plain dicts into the SDK's real nested args classes (or, for what only API
+2025-04-01 has, into the inputs of that version's resource type) and wraps each value
 listed in ``fluxgitops.azure.SECRET_KEYS`` in ``pulumi.Output.secret`` so it is
 encrypted in the state and masked in previews. Called by the Azure flavour of
 the FluxConfiguration / FluxExtension components.
@@ -15,8 +16,10 @@ from typing import Any
 
 import pulumi
 import pulumi_azure_native.kubernetesconfiguration as kc
+from pydantic.alias_generators import to_camel
 
 from fluxgitops.azure import (
+    CURRENT_API_VERSION,
     ClusterRef,
     extension_properties,
     flux_configuration_properties,
@@ -81,7 +84,8 @@ def flux_configuration_args(
     """The ``FluxConfigurationArgs`` for ``spec`` on ``cluster``; secrets are ``Output.secret``.
 
     Raises ``BackendUnsupportedError`` (from ``fluxgitops.azure``) when the
-    spec uses something ARM 2023-05-01 cannot express.
+    spec uses something ARM cannot express; what needs the current API version
+    (``fluxgitops.azure.api_version_for``) goes through ``CurrentFluxConfiguration``.
     """
     props = wrap_secrets(flux_configuration_properties(spec))
     git = props.pop("git_repository", None)
@@ -96,6 +100,64 @@ def flux_configuration_args(
         azure_blob=None if blob is None else _azure_blob(blob),
         kustomizations={name: _kustomization(k) for name, k in kustomizations.items()},
     )
+
+
+CURRENT_TYPE = (
+    f"azure-native:kubernetesconfiguration/v{CURRENT_API_VERSION.replace('-', '')}"
+    ":FluxConfiguration"
+)
+"""The azure-native resource type of fluxConfigurations at the current API version (the
+provider serves every API version; the SDK's typed classes only the default one)."""
+
+_DATA_MAPS = frozenset(
+    {"kustomizations", "substitute", "verification_config", "configuration_protected_settings"}
+)
+"""Fields whose keys are the user's data (names, variables), never renamed."""
+
+
+def _camel(node: Any, *, data: bool = False) -> Any:
+    if isinstance(node, Mapping):
+        return {
+            (key if data else to_camel(key)): _camel(value, data=key in _DATA_MAPS and not data)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_camel(item) for item in node]
+    return node
+
+
+_OUTPUTS = {
+    "complianceState": "compliance_state",
+    "sourceSyncedCommitId": "source_synced_commit_id",
+    "repositoryPublicKey": "repository_public_key",
+}
+
+
+class CurrentFluxConfiguration(pulumi.CustomResource):
+    """A fluxConfiguration at ``CURRENT_API_VERSION``: OCI sources and ``gitRepository.provider``.
+
+    The same azure-native provider, addressed by its versioned resource type;
+    inputs are the camelCase ARM properties built by ``fluxgitops.azure``.
+    """
+
+    compliance_state: pulumi.Output[str]
+    source_synced_commit_id: pulumi.Output[str]
+    repository_public_key: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: FluxConfigurationSpec,
+        cluster: ClusterRef,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = _camel({**_cluster(cluster), **wrap_secrets(flux_configuration_properties(spec))})
+        outputs = dict.fromkeys(_OUTPUTS.values())
+        super().__init__(CURRENT_TYPE, name, {**props, **outputs}, opts)
+
+    def translate_output_property(self, prop: str) -> str:
+        """camelCase outputs as snake_case attributes, like the SDK's classes."""
+        return _OUTPUTS.get(prop, prop)
 
 
 def extension_args(spec: FluxExtensionSpec, cluster: ClusterRef) -> kc.ExtensionArgs:

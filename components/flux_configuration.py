@@ -22,9 +22,9 @@ from typing import Any, Literal
 import pulumi
 import pulumi_azure_native as azure_native
 
-from components.azure_args import flux_configuration_args
+from components.azure_args import CurrentFluxConfiguration, flux_configuration_args
 from components.flux_extension import FluxExtension
-from fluxgitops.azure import ClusterRef
+from fluxgitops.azure import ARM_API_VERSION, ClusterRef, api_version_for
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.spec.redact import spec_to_raw, split_secrets
 from providers.fluxconfig import FluxConfigurationResource
@@ -65,11 +65,17 @@ class FluxConfiguration(pulumi.ComponentResource):
                 raise ValueError(
                     f"FluxConfiguration {name!r}: the azure backend needs cluster coordinates"
                 )
-            arm = azure_native.kubernetesconfiguration.FluxConfiguration(
-                f"{name}-fluxconfig",
-                args=flux_configuration_args(args.spec, args.azure),
-                opts=child,
-            )
+            arm: azure_native.kubernetesconfiguration.FluxConfiguration | CurrentFluxConfiguration
+            if api_version_for(args.spec) == ARM_API_VERSION:
+                arm = azure_native.kubernetesconfiguration.FluxConfiguration(
+                    f"{name}-fluxconfig",
+                    args=flux_configuration_args(args.spec, args.azure),
+                    opts=child,
+                )
+            else:  # OCI or gitRepository.provider: API 2025-04-01, same provider
+                arm = CurrentFluxConfiguration(
+                    f"{name}-fluxconfig", args.spec, args.azure, opts=child
+                )
             self.compliance_state = arm.compliance_state
             self.source_synced_commit_id = arm.source_synced_commit_id
             self.repository_public_key = arm.repository_public_key

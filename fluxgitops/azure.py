@@ -6,10 +6,15 @@ Pure: imports no pulumi and does no I/O. ``flux_configuration_properties`` and
 nested dicts shaped like the SDK's ``*DefinitionArgs``); the Pulumi layer
 (``components.azure_args``) turns them into the real args objects and wraps the
 values under ``SECRET_KEYS`` in ``pulumi.Output.secret``. The two ``check_*``
-functions raise ``BackendUnsupportedError`` listing everything the ARM API
-version of the SDK (``ARM_API_VERSION``) cannot express, so nothing is
-silently dropped; the mapping functions call them first, and anything that
-wants to validate a spec against the Azure backend before planning can too.
+functions raise ``BackendUnsupportedError`` listing everything ARM cannot
+express, so nothing is silently dropped; the mapping functions call them
+first, and anything that wants to validate a spec against the Azure backend
+before planning can too.
+
+API versions: the SDK's typed classes speak ``ARM_API_VERSION`` (2023-05-01);
+what only ``CURRENT_API_VERSION`` (2025-04-01) has — OCI sources and the Git
+``provider`` for workload identity — is mapped too, and ``api_version_for``
+tells the Pulumi layer to address that API version's resource type directly.
 """
 
 from __future__ import annotations
@@ -39,10 +44,14 @@ from fluxgitops.spec.sources import (
     AzureBlobSource,
     BucketSource,
     GitRepositorySource,
+    OciRepositorySource,
     ServicePrincipal,
 )
 
 ARM_API_VERSION = "2023-05-01"
+"""The API version of the SDK's typed ``kubernetesconfiguration`` classes."""
+CURRENT_API_VERSION = "2025-04-01"
+"""The newest fluxConfigurations API: OCIRepository sources and gitRepository.provider."""
 SDK_VERSION = "pulumi-azure-native 3.29.0"
 UNSUPPORTED = "azure_unsupported"
 FLUX_SYSTEM = "flux-system"
@@ -58,6 +67,9 @@ SECRET_KEYS: frozenset[str] = frozenset(
         "azure_blob.service_principal.client_secret",
         "azure_blob.service_principal.client_certificate",
         "azure_blob.service_principal.client_certificate_password",
+        "oci_repository.tls_config.client_certificate",
+        "oci_repository.tls_config.private_key",
+        "oci_repository.tls_config.ca_certificate",
     }
 )
 """Dotted keys of ``flux_configuration_properties``' result whose values are secrets."""
@@ -147,25 +159,18 @@ def _not_whole(path: str, value: timedelta | None) -> Iterator[FieldError]:
 
 
 def _configuration_errors(spec: FluxConfigurationSpec) -> Iterator[FieldError]:
-    if spec.source_kind == "OCIRepository":
+    oci = spec.oci_repository
+    if oci is not None and oci.repository_ref.semver_filter is not None:
         yield _unsupported(
-            "sourceKind",
-            f"OCIRepository needs ARM API 2024-11-01 or later, while {SDK_VERSION} uses "
-            f"{ARM_API_VERSION}; {_USE_K8S}",
-            spec.source_kind,
-        )
-    git = spec.git_repository
-    if git is not None and git.provider != "generic":
-        yield _unsupported(
-            "gitRepository.provider",
-            f"gitRepository.provider needs ARM API 2024-11-01 or later, while {SDK_VERSION} uses "
-            f"{ARM_API_VERSION}; use provider 'generic' with httpsUser/httpsKey, or {_USE_K8S}",
-            git.provider,
+            "ociRepository.repositoryRef.semverFilter",
+            f"is not in ARM (API {CURRENT_API_VERSION}); {_USE_K8S}",
+            oci.repository_ref.semver_filter,
         )
     for block, source in (
-        ("gitRepository", git),
+        ("gitRepository", spec.git_repository),
         ("bucket", spec.bucket),
         ("azureBlob", spec.azure_blob),
+        ("ociRepository", oci),
     ):
         if source is not None:
             yield from _not_whole(f"{block}.timeout", source.timeout)
@@ -179,11 +184,12 @@ def _configuration_errors(spec: FluxConfigurationSpec) -> Iterator[FieldError]:
 
 
 def check_azure_configuration(spec: FluxConfigurationSpec) -> None:
-    """Raise ``BackendUnsupportedError`` listing all of ``spec`` that ARM 2023-05-01 cannot express.
+    """Raise ``BackendUnsupportedError`` listing all of ``spec`` that ARM cannot express.
 
-    Rejected: ``sourceKind: OCIRepository`` and ``gitRepository.provider`` other
-    than ``generic`` (both arrive in ARM 2024-11-01), and durations that are not
-    whole seconds (ARM takes ``*InSeconds``; rounding would change behaviour).
+    Rejected: an OCI ``semverFilter`` (not in ARM 2025-04-01) and durations
+    that are not whole seconds (ARM takes ``*InSeconds``; rounding would change
+    behaviour). OCI sources and ``gitRepository.provider`` need API 2025-04-01
+    (``api_version_for``), not an error.
     The bucket's ``insecure`` is always written explicitly from the URL scheme
     (ARM would otherwise default it to true), so it needs no error.
     """
@@ -196,7 +202,21 @@ def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _intervals(source: GitRepositorySource | BucketSource | AzureBlobSource) -> dict[str, Any]:
+def api_version_for(spec: FluxConfigurationSpec) -> str:
+    """The ARM API version ``spec`` needs: the SDK's, or the current one for what only it has."""
+    git = spec.git_repository
+    if spec.oci_repository is not None or (git is not None and git.provider != "generic"):
+        return CURRENT_API_VERSION
+    return ARM_API_VERSION
+
+
+_ARM_PROVIDER = {"generic": "Generic", "azure": "Azure", "github": "GitHub"}
+"""Our lower-case ``provider`` → ARM's ProviderType enum."""
+
+
+def _intervals(
+    source: GitRepositorySource | BucketSource | AzureBlobSource | OciRepositorySource,
+) -> dict[str, Any]:
     return {
         "timeout_in_seconds": _seconds(source.timeout),
         "sync_interval_in_seconds": _seconds(source.sync_interval),
@@ -218,6 +238,56 @@ def _git(git: GitRepositorySource, protected: dict[str, str]) -> dict[str, Any]:
             "https_user": git.https_user,
             "https_ca_cert": None if git.https_ca_cert is None else _b64(git.https_ca_cert),
             "local_auth_ref": git.local_auth_ref,
+            "provider": None if git.provider == "generic" else _ARM_PROVIDER[git.provider],
+        }
+    )
+
+
+def _oci(oci: OciRepositorySource) -> dict[str, Any]:
+    """ARM ``OCIRepositoryDefinition`` (API 2025-04-01); TLS material base64 and secret."""
+    ref, tls, verify = oci.repository_ref, oci.tls_config, oci.verify
+    return _drop_none(
+        {
+            "url": oci.url,
+            "repository_ref": _drop_none(
+                {"tag": ref.tag, "semver": ref.semver, "digest": ref.digest}
+            ),
+            "layer_selector": None
+            if oci.layer_selector is None
+            else {
+                "media_type": oci.layer_selector.media_type,
+                "operation": oci.layer_selector.operation,
+            },
+            "verify": None
+            if verify is None
+            else _drop_none(
+                {
+                    "provider": verify.provider,
+                    "verification_config": dict(verify.verification_config) or None,
+                    "match_oidc_identity": [
+                        {"issuer": m.issuer, "subject": m.subject}
+                        for m in verify.match_oidc_identity
+                    ]
+                    or None,
+                }
+            ),
+            "insecure": oci.insecure,
+            "use_workload_identity": oci.use_workload_identity,
+            "service_account_name": oci.service_account_name,
+            "tls_config": None
+            if tls is None
+            else _drop_none(
+                {
+                    key: None if value is None else _b64(value)
+                    for key, value in (
+                        ("client_certificate", secret_value(tls.client_certificate)),
+                        ("private_key", secret_value(tls.private_key)),
+                        ("ca_certificate", secret_value(tls.ca_certificate)),
+                    )
+                }
+            ),
+            **_intervals(oci),
+            "local_auth_ref": oci.local_auth_ref,
         }
     )
 
@@ -320,6 +390,8 @@ def flux_configuration_properties(spec: FluxConfigurationSpec) -> dict[str, Any]
         props["bucket"] = _bucket(spec.bucket, protected)
     if spec.azure_blob is not None:
         props["azure_blob"] = _azure_blob(spec.azure_blob)
+    if spec.oci_repository is not None:
+        props["oci_repository"] = _oci(spec.oci_repository)
     props["kustomizations"] = {
         name: _kustomization(spec.kustomizations[name]) for name in spec.kustomization_order()
     }

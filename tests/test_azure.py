@@ -14,9 +14,12 @@ from typing import Any
 import pytest
 
 from fluxgitops.azure import (
+    ARM_API_VERSION,
+    CURRENT_API_VERSION,
     SECRET_KEYS,
     UNSUPPORTED,
     ClusterRef,
+    api_version_for,
     check_azure_configuration,
     extension_properties,
     flux_configuration_properties,
@@ -24,7 +27,7 @@ from fluxgitops.azure import (
     iso8601_duration,
     secret_values,
 )
-from fluxgitops.errors import BackendUnsupportedError, FieldError, SpecError
+from fluxgitops.errors import BackendUnsupportedError, FieldError
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration, parse_extension
 from fluxgitops.spec.durations import parse_duration
 from tests.keys import KNOWN_HOSTS, SSH_KEY
@@ -169,8 +172,8 @@ def test_bucket() -> None:
     ("url", "insecure", "expected"),
     [
         ("https://s3.amazonaws.com", None, False),
-        ("s3.amazonaws.com", None, True),  # ARM's default, written explicitly
-        ("s3.amazonaws.com", False, False),
+        ("http://minio.local:9000", None, True),
+        ("https://s3.amazonaws.com", False, False),
     ],
 )
 def test_bucket_insecure_written_explicitly(
@@ -304,7 +307,8 @@ def test_secret_keys_cover_every_secret_value() -> None:
     assert is_secret_key("azure_blob.sas_token")
     assert not is_secret_key("git_repository.ssh_known_hosts")
     assert all(
-        key.startswith(("configuration_protected_settings.", "azure_blob.")) for key in SECRET_KEYS
+        key.startswith(("configuration_protected_settings.", "azure_blob.", "oci_repository."))
+        for key in SECRET_KEYS
     )
 
 
@@ -388,27 +392,45 @@ def test_extension_kubelet_identity() -> None:
 # ---------------------------------------------------------------- unsupported
 
 
-def test_oci_source_kind_unsupported() -> None:
-    spec = config(sourceKind="OCIRepository", ociRepository={"url": "oci://ghcr.io/org/repo"})
-    with pytest.raises(BackendUnsupportedError) as error:
-        flux_configuration_properties(spec)
-    errors = unsupported(error)
-    assert list(errors) == ["sourceKind"]
-    message = errors["sourceKind"].message
-    assert message.startswith("OCIRepository needs ARM API 2024-11-01")
-    assert "2023-05-01" in message
-    assert "use the kubernetes backend" in message
-    assert isinstance(error.value, SpecError)
+def test_oci_source_maps_to_the_current_api() -> None:
+    spec = config(
+        sourceKind="OCIRepository",
+        ociRepository={
+            "url": "oci://ghcr.io/org/repo",
+            "repositoryRef": {"semver": ">=1.0.0"},
+            "tlsConfig": {"caCertificate": CA_CERT},
+        },
+    )
+    props = flux_configuration_properties(spec)
+    assert api_version_for(spec) == CURRENT_API_VERSION == "2025-04-01"
+    oci = props["oci_repository"]
+    assert oci["repository_ref"] == {"semver": ">=1.0.0"}
+    assert oci["tls_config"] == {"ca_certificate": b64(CA_CERT)}
+    assert oci["timeout_in_seconds"] == 600
+    assert is_secret_key("oci_repository.tls_config.ca_certificate")
 
 
-def test_git_provider_unsupported() -> None:
-    spec = config(gitRepository=https_git(provider="Azure"))
+def test_git_provider_maps_to_arm_casing_on_the_current_api() -> None:
+    spec = config(gitRepository={"url": "https://dev.azure.com/org/p/_git/r", "provider": "Azure"})
+    assert api_version_for(spec) == CURRENT_API_VERSION
+    assert flux_configuration_properties(spec)["git_repository"]["provider"] == "Azure"
+
+
+def test_plain_git_stays_on_the_sdk_api_version() -> None:
+    assert api_version_for(config(gitRepository=https_git())) == ARM_API_VERSION
+
+
+def test_oci_semver_filter_unsupported() -> None:
+    spec = config(
+        sourceKind="OCIRepository",
+        ociRepository={
+            "url": "oci://ghcr.io/org/repo",
+            "repositoryRef": {"semver": ">=1.0.0", "semverFilter": ".*-rc.*"},
+        },
+    )
     with pytest.raises(BackendUnsupportedError) as error:
         check_azure_configuration(spec)
-    errors = unsupported(error)
-    assert list(errors) == ["gitRepository.provider"]
-    assert errors["gitRepository.provider"].message.startswith("gitRepository.provider needs ARM")
-    assert errors["gitRepository.provider"].value == "'azure'"
+    assert list(unsupported(error)) == ["ociRepository.repositoryRef.semverFilter"]
 
 
 def test_sub_second_durations_unsupported() -> None:
@@ -552,7 +574,7 @@ def secret_specs() -> list[tuple[FluxConfigurationSpec, list[str]]]:
             config(
                 sourceKind="Bucket",
                 bucket={
-                    "url": "b.local",
+                    "url": "http://b.local",
                     "bucketName": "bkt",
                     "accessKey": "a",
                     "secretKey": BUCKET_SECRET,
@@ -579,6 +601,7 @@ def secret_specs() -> list[tuple[FluxConfigurationSpec, list[str]]]:
                 ociRepository={
                     "url": "oci://ghcr.io/o/r",
                     "tlsConfig": {"clientCertificate": CA_CERT, "privateKey": OCI_KEY},
+                    "syncInterval": "1.5s",
                 },
             ),
             [OCI_KEY],

@@ -42,7 +42,7 @@ def sources(draw: st.DrawFn) -> dict[str, Any]:
         return {
             "sourceKind": "Bucket",
             "bucket": {
-                "url": "minio.local:9000",
+                "url": "http://minio.local:9000",
                 "bucketName": "b" + draw(LABEL) + "b",
                 "accessKey": "ak",
                 "secretKey": draw(st.text(min_size=1, max_size=20)),

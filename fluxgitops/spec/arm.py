@@ -56,16 +56,61 @@ READ_ONLY_FIELDS = frozenset(
 """What ARM reports about a fluxConfiguration but never takes as input."""
 
 
+EMPTY_MEANS_UNSET = frozenset({"sshKnownHosts", "httpsCACert", "httpsUser", "localAuthRef"})
+"""Optional text fields that ARM templates (Bicep modules) send as ``''`` when unset."""
+
+
+def _unset_removed(node: Any) -> Any:
+    """ARM's "unset": null anywhere (every optional ARM field is x-nullable) and ``''`` for
+    the optional text fields above; both mean the field is not given."""
+    if isinstance(node, Mapping):
+        return {
+            k: _unset_removed(v)
+            for k, v in node.items()
+            if v is not None and not (v == "" and k in EMPTY_MEANS_UNSET)
+        }
+    if isinstance(node, list):
+        return [_unset_removed(v) for v in node]
+    return node
+
+
+def _echoed_names_removed(raw: dict[str, Any]) -> list[FieldError]:
+    """ARM echoes each kustomization's map key as its read-only ``name``; drop that echo."""
+    kustomizations = raw.get("kustomizations")
+    if not isinstance(kustomizations, Mapping):
+        return []
+    errors: list[FieldError] = []
+    cleaned: dict[str, Any] = {}
+    for key, body in kustomizations.items():
+        if not (isinstance(body, Mapping) and "name" in body):
+            cleaned[key] = body
+            continue
+        if body["name"] != key:
+            errors.append(
+                FieldError(
+                    f"kustomizations.{key}.name",
+                    "is read-only in ARM and must equal the kustomization's key",
+                    repr(body["name"]),
+                )
+            )
+        cleaned[key] = {k: v for k, v in body.items() if k != "name"}
+    raw["kustomizations"] = cleaned
+    return errors
+
+
 def fold_protected_settings(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-    """``raw`` with ``configurationProtectedSettings`` moved into its source block, and errors."""
-    out: dict[str, Any] = dict(raw)
+    """``raw`` in the spec's input form, and errors: ARM's unset values removed, echoed
+    kustomization names dropped, ``configurationProtectedSettings`` moved into its source block.
+    """
+    out: dict[str, Any] = _unset_removed(raw)
+    echoed = _echoed_names_removed(out)
     settings = out.pop(PROTECTED_SETTINGS_KEY, None)
     if settings is None:
-        return out, []
+        return out, echoed
     if not isinstance(settings, Mapping):
         message = "must be a mapping of protected setting → base64 value"
-        return out, [FieldError(PROTECTED_SETTINGS_KEY, message)]
-    errors: list[FieldError] = []
+        return out, [*echoed, FieldError(PROTECTED_SETTINGS_KEY, message)]
+    errors: list[FieldError] = list(echoed)
     for key, value in settings.items():
         path = f"{PROTECTED_SETTINGS_KEY}.{key}"
         target = PROTECTED_SETTINGS.get(str(key))

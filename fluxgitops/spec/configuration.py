@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from fluxgitops.spec.base import SpecModel, duration_field, raise_rule_failures
 from fluxgitops.spec.durations import Duration
-from fluxgitops.spec.names import DnsLabel, DnsSubdomain
+from fluxgitops.spec.names import CrName, DnsLabel, DnsSubdomain
 from fluxgitops.spec.rules import DEFAULT_KUSTOMIZATION, Outline, check_outline, topological_order
 from fluxgitops.spec.sources import (
     DEFAULT_INTERVAL,
@@ -78,7 +78,7 @@ class KustomizationSpec(SpecModel):
     """One Kustomization of the configuration (ARM ``KustomizationDefinition``)."""
 
     path: KustomizationPath = ""
-    depends_on: list[DnsLabel] = Field(default_factory=list)
+    depends_on: list[CrName] = Field(default_factory=list)
     timeout: Duration = duration_field(DEFAULT_INTERVAL, azure="timeoutInSeconds", name="timeout")
     sync_interval: Duration = duration_field(
         DEFAULT_INTERVAL, azure="syncIntervalInSeconds", name="sync_interval"
@@ -108,7 +108,7 @@ class FluxConfigurationSpec(SpecModel):
     replaces the configuration.
     """
 
-    name: DnsLabel
+    name: CrName
     namespace: DnsLabel = "default"
     scope: Literal["cluster", "namespace"] = "cluster"
     source_kind: SourceKind = "GitRepository"
@@ -116,9 +116,7 @@ class FluxConfigurationSpec(SpecModel):
     bucket: BucketSource | None = None
     azure_blob: AzureBlobSource | None = None
     oci_repository: OciRepositorySource | None = None
-    kustomizations: dict[DnsLabel, KustomizationSpec] = Field(
-        default_factory=_default_kustomizations
-    )
+    kustomizations: dict[CrName, KustomizationSpec] = Field(default_factory=_default_kustomizations)
     suspend: bool = False
     wait_for_reconciliation: bool = False
     reconciliation_wait_duration: Duration | None = None

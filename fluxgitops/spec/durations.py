@@ -25,7 +25,9 @@ _UNITS_US: dict[str, int] = {
     "µs": 1,
 }
 _TOKEN = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|m|s)")
-_ISO = re.compile(r"PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?")
+_ISO = re.compile(
+    r"P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?"
+)
 _ALLOWED = "a Go duration such as '90s', '10m' or '1h30m', or a number of seconds"
 
 
@@ -41,9 +43,9 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(_ALLOWED)
     text = value.strip()
     iso = _ISO.fullmatch(text.upper())
-    if iso and any(iso.groups()):
-        hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups())
-        return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    if iso and any(iso.groups()) and not text.upper().endswith("T"):
+        days, hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups())
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     if re.fullmatch(r"\d+(\.\d+)?", text):
         return timedelta(seconds=float(text))
     pos = 0

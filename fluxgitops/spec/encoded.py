@@ -155,13 +155,9 @@ def _ssh_private_key(value: object) -> object:
 
 
 def _pem(value: object) -> object:
-    value = plain_text(value)
-    if isinstance(value, str) and "-----BEGIN " not in value:
-        raise PydanticCustomError(
-            "pem",
-            "must be PEM text ('-----BEGIN CERTIFICATE-----' …), plain or base64 as ARM sends it",
-        )
-    return value
+    # ARM's own examples send base64 of text that is not PEM ("examplecertificate") and ARM
+    # accepts it, so only the encoding is decided here; Flux reports a certificate it cannot use
+    return plain_text(value)
 
 
 KnownHosts = Annotated[str, BeforeValidator(_known_hosts)]
@@ -171,4 +167,4 @@ SshPrivateKey = BeforeValidator(_ssh_private_key)
 """Validator for a ``SecretStr`` SSH private key: base64 (ARM) or plain in, plain inside."""
 
 Pem = BeforeValidator(_pem)
-"""Validator for PEM certificates and keys (secret or not): base64 (ARM) or plain in."""
+"""Validator for certificates and keys (secret or not): base64 (ARM) or plain text in."""

@@ -52,8 +52,25 @@ def _subdomain(value: str) -> str:
     return value
 
 
+_CR_NAME = re.compile(r"[a-z0-9]([-.a-z0-9]*[a-z0-9])?")
+
+
+def _cr_name(value: str) -> str:
+    if len(value) > DNS1123_LABEL_MAX or not _CR_NAME.fullmatch(value):
+        raise PydanticCustomError(
+            "cr_name",
+            "must be at most 63 lower-case letters, digits, '-' or '.', starting and ending "
+            "with a letter or digit (the az CLI's rule for configuration and kustomization names)",
+        )
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_label)]
 """A Kubernetes object name that must be a DNS-1123 label (≤ 63)."""
+
+CrName = Annotated[str, AfterValidator(_cr_name)]
+"""A fluxConfiguration or kustomization name: as the az CLI validates it (≤ 63, '.' allowed;
+every object rendered from it is a DNS-1123 subdomain, every label value stays ≤ 63)."""
 
 DnsSubdomain = Annotated[str, AfterValidator(_subdomain)]
 """A Kubernetes object name that must be a DNS-1123 subdomain (≤ 253)."""

@@ -80,11 +80,13 @@ def _oci_url(value: str) -> str:
 
 def _endpoint_url(value: str) -> str:
     _scheme_case(value, ("http", "https"))
-    parts = urlsplit(value if "://" in value else f"//{value}")
-    if parts.scheme not in ("", "http", "https") or not parts.hostname or parts.path.strip("/"):
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
+        # the az CLI (VALID_BUCKET_URL_REGEX) and Terraform both require the scheme
         raise PydanticCustomError(
             "bucket_url",
-            "must be an S3 endpoint: 'host[:port]' or an http:// or https:// URL without a path",
+            "must be an http:// or https:// URL of the S3 endpoint without a path, "
+            "such as 'https://minio.example.com:9000'",
         )
     return value
 
@@ -347,10 +349,11 @@ class BucketSource(LocalAuthRefMixin):
         has_scheme = self.url.startswith(("http://", "https://"))
         if has_scheme and self.insecure not in (None, self.url.startswith("http://")):
             failures.append(RuleFailure("insecure", f"contradicts the URL scheme of {self.url!r}"))
-        if (self.access_key is None) != (self.secret_key is None):
-            missing = "secretKey" if self.secret_key is None else "accessKey"
+        if self.secret_key is not None and self.access_key is None:
+            # ARM's own example sets accessKey alone; a secret key without its access key
+            # can never authenticate
             failures.append(
-                RuleFailure(missing, "accessKey and secretKey (ARM: bucketSecretKey) go together")
+                RuleFailure("accessKey", "is required with secretKey (ARM: bucketSecretKey)")
             )
         if self.local_auth_ref is not None and self.access_key is not None:
             failures.append(RuleFailure("localAuthRef", "cannot be combined with accessKey"))

@@ -285,9 +285,16 @@ def test_extension_args_unpinned_has_no_version() -> None:
 def test_unsupported_spec_raises_before_building_args() -> None:
     with pytest.raises(BackendUnsupportedError) as error:
         flux_configuration_args(
-            config(sourceKind="OCIRepository", ociRepository={"url": "oci://ghcr.io/o/r"}), AKS
+            config(
+                sourceKind="OCIRepository",
+                ociRepository={
+                    "url": "oci://ghcr.io/o/r",
+                    "repositoryRef": {"semver": ">=1", "semverFilter": "x"},
+                },
+            ),
+            AKS,
         )
-    assert error.value.paths == ["sourceKind"]
+    assert error.value.paths == ["ociRepository.repositoryRef.semverFilter"]
     with pytest.raises(BackendUnsupportedError) as error:
         extension_args(
             parse_extension({"controllers": {"helm": {"tuning": {"concurrent": 4}}}}), AKS

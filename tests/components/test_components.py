@@ -135,3 +135,44 @@ def test_azure_backend_uses_azure_native_resources(recorder: Recorder) -> Any:
         assert cfg_inputs["gitRepository"]["url"] == "https://h/r.git"
 
     return config.objects.apply(check)
+
+
+@pulumi_test
+def test_azure_oci_source_uses_the_current_api_version(recorder: Recorder) -> Any:
+    aks = ClusterRef(resource_group_name="rg", cluster_name="aks")
+    ext = FluxExtension(
+        "aks-flux", FluxExtensionArgs(spec=parse_extension({}), backend="azure", azure=aks)
+    )
+    spec = parse_configuration(
+        {
+            "name": "oci",
+            "namespace": "flux-config",
+            "sourceKind": "OCIRepository",
+            "ociRepository": {
+                "url": "oci://ghcr.io/org/app",
+                "repositoryRef": {"tag": "v1"},
+                "tlsConfig": {"caCertificate": "-----BEGIN CERTIFICATE-----\nx\n"},
+            },
+            "kustomizations": {"app.one": {"postBuild": {"substitute": {"cluster_env": "prod"}}}},
+        }
+    )
+    config = FluxConfiguration(
+        "aks-oci", FluxConfigurationArgs(spec=spec, extension=ext, backend="azure", azure=aks)
+    )
+
+    def check(_: Any) -> None:
+        by_name = {n: (t, i) for t, n, i in recorder.resources}
+        cfg_type, inputs = by_name["aks-oci-fluxconfig"]
+        assert cfg_type == "azure-native:kubernetesconfiguration/v20250401:FluxConfiguration"
+        assert inputs["sourceKind"] == "OCIRepository"
+        # the TLS material is a secret, so the untyped block travels as one secret value
+        oci = inputs["ociRepository"]
+        assert oci[pulumi.runtime.rpc._special_sig_key] == pulumi.runtime.rpc._special_secret_sig
+        assert oci["value"]["repositoryRef"] == {"tag": "v1"}
+        assert oci["value"]["timeoutInSeconds"] == 600
+        assert inputs["clusterResourceName"] == "managedClusters"
+        # user data keeps its names: kustomization keys and substitution variables
+        substitute = inputs["kustomizations"]["app.one"]["postBuild"]["substitute"]
+        assert substitute == {"cluster_env": "prod"}
+
+    return config.compliance_state.apply(check)

@@ -138,11 +138,6 @@ def test_https_ca_cert_is_encoded_once_for_arm_whatever_form_came_in() -> None:
         assert props["git_repository"]["https_ca_cert"] == b64(CA_CERT)
 
 
-def test_https_ca_cert_that_is_not_pem_is_refused() -> None:
-    errors = errors_of(https(httpsCACert="hello"))
-    assert errors["gitRepository.httpsCACert"].message.startswith("must be PEM text")
-
-
 def test_upper_case_url_scheme_is_refused_naming_the_lower_case_form() -> None:
     errors = errors_of({"name": "cfg", "gitRepository": {"url": "HTTPS://github.com/org/repo"}})
     assert errors["gitRepository.url"].message.startswith(

@@ -45,7 +45,7 @@ def ext_errors_of(raw: dict[str, Any]) -> dict[str, FieldError]:
 
 def test_name_not_dns1123_label() -> None:
     err = errors_of(config(name="Team_A"))["name"]
-    assert err.message.startswith("must be a DNS-1123 label")
+    assert err.message.startswith("must be at most 63 lower-case letters, digits, '-' or '.'")
     assert err.value == "'Team_A'"
 
 
@@ -69,7 +69,7 @@ def test_name_plus_kustomization_of_62_characters_is_accepted() -> None:
 
 def test_kustomization_name_not_dns1123() -> None:
     err = errors_of(config(kustomizations={"Apps": {}}))["kustomizations.Apps"]
-    assert err.message.startswith("name must be a DNS-1123 label")
+    assert err.message.startswith("name must be at most 63 lower-case letters")
 
 
 # ---------------------------------------------------------------- URLs
@@ -99,7 +99,9 @@ def test_bucket_url_with_path_rejected() -> None:
         "sourceKind": "Bucket",
         "bucket": {"url": "https://s3/x/y", "bucketName": "abc"},
     }
-    assert errors_of(raw)["bucket.url"].message.startswith("must be an S3 endpoint")
+    assert errors_of(raw)["bucket.url"].message.startswith(
+        "must be an http:// or https:// URL of the S3 endpoint"
+    )
 
 
 def test_azure_blob_url_must_be_https() -> None:
@@ -245,13 +247,22 @@ def test_azure_blob_takes_exactly_one_auth_method() -> None:
     )
 
 
-def test_bucket_keys_go_together() -> None:
+def test_bucket_secret_key_needs_its_access_key() -> None:
     raw = {
         "name": "b",
         "sourceKind": "Bucket",
-        "bucket": {"url": "minio:9000", "bucketName": "abc", "accessKey": "AK"},
+        "bucket": {"url": "http://minio:9000", "bucketName": "abc", "secretKey": "SK"},
     }
-    assert errors_of(raw)["bucket.secretKey"].message.startswith("accessKey and secretKey")
+    assert errors_of(raw)["bucket.accessKey"].message.startswith("is required with secretKey")
+
+
+def test_bucket_access_key_alone_is_accepted_as_arm_accepts_it() -> None:
+    raw = {
+        "name": "b",
+        "sourceKind": "Bucket",
+        "bucket": {"url": "http://minio:9000", "bucketName": "abc", "accessKey": "AK"},
+    }
+    assert parse_configuration(raw).bucket is not None
 
 
 # ---------------------------------------------------------------- kustomizations
