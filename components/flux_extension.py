@@ -33,6 +33,9 @@ from fluxgitops.render.extension import render_extension
 from fluxgitops.spec import FluxExtensionSpec
 from providers.manifests import ManifestsResource
 
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it: the generated bundle is about 270 kB of YAML."""
+
 
 def load_bundle(path: Path | None = None) -> list[dict[str, Any]]:
     """The objects of a Flux install bundle file; by default the generated one.
@@ -43,7 +46,7 @@ def load_bundle(path: Path | None = None) -> list[dict[str, Any]]:
     """
     path = flux_bundle_path() if path is None else path.expanduser()
     try:
-        docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise SpecError(
             "Flux install bundle",
