@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from lightkube import Client
+from lightkube import Client, KubeConfig
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Node
 
@@ -38,6 +38,7 @@ from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.toolchain import flux_bundle_path
 from fluxgitops.render.extension import render_extension
 from fluxgitops.render.manifest import Manifest
+from fluxgitops.render.meta import FIELD_MANAGER
 from fluxgitops.spec import parse_extension
 
 NAMESPACE = "flux-bundle-test"
@@ -54,9 +55,15 @@ def manifests() -> list[Manifest]:
 
 
 @pytest.fixture(scope="module")
-def applied(admin: Client, manifests: list[Manifest]) -> list[dict[str, Any]]:
+def applier(control_plane: ControlPlane) -> Client:
+    """An admin client with the provider's field manager, as ``pulumi up`` applies."""
+    return Client(KubeConfig.from_file(control_plane.kubeconfig), field_manager=FIELD_MANAGER)
+
+
+@pytest.fixture(scope="module")
+def applied(applier: Client, manifests: list[Manifest]) -> list[dict[str, Any]]:
     """The live objects after one server-side apply of every manifest (no force)."""
-    return apply_manifests(admin, manifests)
+    return apply_manifests(applier, manifests)
 
 
 @pytest.fixture
@@ -92,7 +99,7 @@ def strict_dry_run(control_plane: ControlPlane, manifest: Manifest) -> str | Non
     prefix = "/api" if "/" not in key.api_version else "/apis"
     where = f"/namespaces/{key.namespace}" if key.namespace else ""
     query = urllib.parse.urlencode(
-        {"fieldManager": "fluxgitops-tests", "fieldValidation": "Strict", "dryRun": "All"}
+        {"fieldManager": FIELD_MANAGER, "fieldValidation": "Strict", "dryRun": "All"}
     )
     url = f"{server}{prefix}/{key.api_version}{where}/{info.plural}/{key.name}?{query}"
     request = urllib.request.Request(
