@@ -2,14 +2,16 @@
 
 The bundle (``tools/build.py flux-bundle``), adapted by the extension renderer
 as ``pulumi up`` would apply it, goes in with server-side apply — the server
-also checks it strictly for unknown fields first — and, when the control plane
-has nodes to schedule pods on (simulated kwok nodes), its Deployments become
+also checks it strictly for unknown fields — and, when the control plane has
+nodes to schedule pods on (simulated kwok nodes), its Deployments become
 Available.
 
-Whether the control plane has nodes is the ``control_plane_nodes`` fixture:
-it lists them; with ``FLUXGITOPS_TEST_NODES=1`` a control plane without nodes
-is an error, without it the availability test is an expected failure (xfail)
-that names what is missing.
+``PLANE`` names the control plane fixture the bundle goes on. With
+``control_plane`` (etcd + kube-apiserver only) the availability test is an
+expected failure (xfail) that says what is missing; with a fixture whose
+control plane has controller-manager, scheduler and kwok nodes (``cluster``,
+branch ``cluster``) it must pass, and no nodes there is an error.
+``FLUXGITOPS_TEST_NODES=1`` also makes a control plane without nodes an error.
 """
 
 from __future__ import annotations
@@ -33,13 +35,16 @@ from lightkube.resources.core_v1 import Node
 from components.flux_extension import load_bundle
 from fluxgitops.errors import ToolchainError
 from fluxgitops.kube.apply import apply_manifests
-from fluxgitops.kube.client import resource_for
+from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.toolchain import flux_bundle_path
 from fluxgitops.render.extension import render_extension
 from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import FIELD_MANAGER
 from fluxgitops.spec import parse_extension
+
+PLANE = "control_plane"
+"""The control plane fixture the bundle is applied to; ``cluster`` has nodes."""
 
 NAMESPACE = "flux-bundle-test"
 """Where the bundle goes: not ``flux-system``, so the namespace move is applied too."""
@@ -55,9 +60,17 @@ def manifests() -> list[Manifest]:
 
 
 @pytest.fixture(scope="module")
-def applier(control_plane: ControlPlane) -> Client:
+def plane(request: pytest.FixtureRequest) -> ControlPlane:
+    """The control plane fixture named by ``PLANE``."""
+    found: ControlPlane = request.getfixturevalue(PLANE)
+    return found
+
+
+@pytest.fixture(scope="module")
+def applier(plane: ControlPlane) -> Client:
     """An admin client with the provider's field manager, as ``pulumi up`` applies."""
-    return Client(KubeConfig.from_file(control_plane.kubeconfig), field_manager=FIELD_MANAGER)
+    register_kinds()
+    return Client(KubeConfig.from_file(plane.kubeconfig), field_manager=FIELD_MANAGER)
 
 
 @pytest.fixture(scope="module")
@@ -67,17 +80,17 @@ def applied(applier: Client, manifests: list[Manifest]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def control_plane_nodes(admin: Client) -> list[str]:
-    """The control plane's nodes; none is an error with ``FLUXGITOPS_TEST_NODES=1``, else xfail."""
-    names = [n.metadata.name for n in admin.list(Node) if n.metadata and n.metadata.name]
+def plane_nodes(applier: Client) -> list[str]:
+    """The nodes of ``PLANE``; none is an xfail on ``control_plane``, an error otherwise."""
+    names = [n.metadata.name for n in applier.list(Node) if n.metadata and n.metadata.name]
     if not names:
         why = (
-            "the local control plane has no nodes, so no pod is scheduled and no Deployment "
-            "becomes Available; it needs kube-controller-manager, kube-scheduler and simulated "
-            "kwok nodes (branch `cluster`)"
+            f"the {PLANE!r} control plane has no nodes, so no pod is scheduled and no "
+            "Deployment becomes Available; set PLANE to a fixture with kube-controller-manager, "
+            "kube-scheduler and kwok nodes (`cluster`, branch `cluster`)"
         )
-        if os.environ.get("FLUXGITOPS_TEST_NODES") == "1":
-            pytest.fail(f"FLUXGITOPS_TEST_NODES=1 but {why}")
+        if PLANE != "control_plane" or os.environ.get("FLUXGITOPS_TEST_NODES") == "1":
+            pytest.fail(why)
         pytest.xfail(why)
     return names
 
@@ -126,9 +139,9 @@ def test_missing_bundle_error_says_how_to_build_it(
 
 
 def test_bundle_objects_pass_strict_field_validation(
-    control_plane: ControlPlane, manifests: list[Manifest], applied: list[dict[str, Any]]
+    plane: ControlPlane, manifests: list[Manifest], applied: list[dict[str, Any]]
 ) -> None:
-    errors = [e for m in manifests if (e := strict_dry_run(control_plane, m)) is not None]
+    errors = [e for m in manifests if (e := strict_dry_run(plane, m)) is not None]
     assert errors == []
 
 
@@ -144,10 +157,10 @@ def test_bundle_applies_with_server_side_apply(
 
 
 def test_bundle_deployments_become_available(
-    admin: Client,
+    applier: Client,
     manifests: list[Manifest],
     applied: list[dict[str, Any]],
-    control_plane_nodes: list[str],
+    plane_nodes: list[str],
 ) -> None:
     names = {m.key.name for m in manifests if m.key.kind == "Deployment"}
     deadline = time.monotonic() + AVAILABLE_TIMEOUT
@@ -155,7 +168,7 @@ def test_bundle_deployments_become_available(
     last: dict[str, str] = {}
     while waiting and time.monotonic() < deadline:
         for name in sorted(waiting):
-            status = admin.get(Deployment, name, namespace=NAMESPACE).status
+            status = applier.get(Deployment, name, namespace=NAMESPACE).status
             conditions = (status.conditions if status else None) or []
             available = next((c for c in conditions if c.type == "Available"), None)
             last[name] = f"{available.reason}: {available.message}" if available else "no status"
