@@ -53,7 +53,8 @@ def load_bundle(path: Path | None = None) -> list[dict[str, Any]]:
             [
                 FieldError(
                     "fluxBundle",
-                    f"cannot be read ({exc}); give a flux install file",
+                    f"cannot be read ({exc}); give `flux install --export` output, or leave "
+                    "fluxBundle: out to use the generated bundle",
                     repr(str(path)),
                 )
             ],
@@ -68,13 +69,14 @@ def load_bundle(path: Path | None = None) -> list[dict[str, Any]]:
         or not doc["metadata"].get("name")
     ]
     if bad or not objects:
+        what = f"document {bad[0]} has no kind or metadata.name" if bad else "it is empty"
         raise SpecError(
             "Flux install bundle",
             [
                 FieldError(
                     "fluxBundle",
-                    f"is not a list of Kubernetes objects (document {bad[0] if bad else 0} has "
-                    "no kind or metadata.name); give `flux install --export` output",
+                    f"is not a list of Kubernetes objects ({what}); give `flux install "
+                    "--export` output",
                     repr(str(path)),
                 )
             ],
