@@ -27,7 +27,7 @@ typecheck: venv
 # kustomize-controller): built from Go
 # modules into ~/.cache/fluxgitops (a no-op when already built for these versions).
 tools-core:
-	$(PYTHON) tools/build.py etcd kube-apiserver flux-crds pulumi source-controller kustomize-controller
+	$(PYTHON) tools/build.py etcd kube-apiserver flux-crds flux-bundle pulumi source-controller kustomize-controller
 
 # every third-party program (also the Pulumi CLI, its Python host and the Flux controllers)
 tools:

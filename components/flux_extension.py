@@ -3,8 +3,10 @@
 Backends:
 - ``kubernetes``: one ``ManifestsResource`` child applying what
   ``fluxgitops.render.extension`` renders — the adapted Flux bundle
-  (``install``) or only our CRD (``external``, for controllers managed
-  elsewhere, as on the local control plane).
+  (``install``; ``args.bundle``, or by default the bundle ``tools/build.py
+  flux-bundle`` generates, read here by ``load_bundle``) or only our CRD
+  (``external``, for controllers managed elsewhere, as on the local control
+  plane).
 - ``azure``: an azure-native ``Extension`` of type ``microsoft.flux`` built by
   ``components.azure_args`` (what ARM cannot express is an error, not dropped).
 
@@ -16,16 +18,70 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import pulumi
 import pulumi_azure_native as azure_native
+import yaml
 
 from components.azure_args import extension_args
 from fluxgitops.azure import ClusterRef
+from fluxgitops.errors import FieldError, SpecError
+from fluxgitops.local.toolchain import flux_bundle_path
 from fluxgitops.render.extension import render_extension
 from fluxgitops.spec import FluxExtensionSpec
 from providers.manifests import ManifestsResource
+
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it: the generated bundle is about 270 kB of YAML."""
+
+
+def load_bundle(path: Path | None = None) -> list[dict[str, Any]]:
+    """The objects of a Flux install bundle file; by default the generated one.
+
+    The generated bundle is ``flux_bundle_path()`` (a ``ToolchainError`` saying how to build it
+    when it is missing). A file that cannot be read or holds something other than Kubernetes
+    objects is a ``SpecError`` on ``fluxBundle``.
+    """
+    path = flux_bundle_path() if path is None else path.expanduser()
+    try:
+        docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SpecError(
+            "Flux install bundle",
+            [
+                FieldError(
+                    "fluxBundle",
+                    f"cannot be read ({exc}); give `flux install --export` output, or leave "
+                    "fluxBundle: out to use the generated bundle",
+                    repr(str(path)),
+                )
+            ],
+        ) from exc
+    objects = [doc for doc in docs if doc is not None]
+    bad = [
+        i
+        for i, doc in enumerate(objects)
+        if not isinstance(doc, dict)
+        or not doc.get("kind")
+        or not isinstance(doc.get("metadata"), dict)
+        or not doc["metadata"].get("name")
+    ]
+    if bad or not objects:
+        what = f"document {bad[0]} has no kind or metadata.name" if bad else "it is empty"
+        raise SpecError(
+            "Flux install bundle",
+            [
+                FieldError(
+                    "fluxBundle",
+                    f"is not a list of Kubernetes objects ({what}); give `flux install "
+                    "--export` output",
+                    repr(str(path)),
+                )
+            ],
+        )
+    return objects
 
 
 @dataclass
@@ -40,6 +96,7 @@ class FluxExtensionArgs:
     context: str | None = None
     azure: ClusterRef | None = None
     bundle: Sequence[Mapping[str, Any]] = ()
+    """Install mode: the Flux install bundle; empty means the generated one (``load_bundle``)."""
 
 
 class FluxExtension(pulumi.ComponentResource):
@@ -65,7 +122,10 @@ class FluxExtension(pulumi.ComponentResource):
             )
             installed: pulumi.Output[Any] = self.resource.id
         else:
-            manifests = render_extension(args.spec, mode=args.mode, bundle=args.bundle)
+            bundle = args.bundle
+            if args.mode == "install" and not bundle:
+                bundle = load_bundle()
+            manifests = render_extension(args.spec, mode=args.mode, bundle=bundle)
             self.resource = ManifestsResource(
                 f"{name}-objects",
                 {

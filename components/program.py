@@ -8,7 +8,8 @@ validates all of it at once with ``parse_stack`` (an invalid stack fails the
 preview with every field path and creates nothing), then declares one
 ``FluxExtension`` per cluster and one ``FluxConfiguration`` per configuration.
 ``kubeconfig: local`` means the project's local control plane
-(``fluxgitops local up``).
+(``fluxgitops local up``); ``mode: install`` without ``fluxBundle:`` installs
+the Flux bundle ``tools/build.py flux-bundle`` generates.
 """
 
 from __future__ import annotations
@@ -18,20 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import get_config
 
 from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
-from components.flux_extension import FluxExtension, FluxExtensionArgs
+from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
 from fluxgitops.local.controlplane import resolve_kubeconfig
 from fluxgitops.stack import CONFIG_KEY, Cluster, parse_stack
 
 
 def _bundle(cluster: Cluster) -> list[dict[str, Any]]:
+    """The cluster's ``fluxBundle:`` file; empty means the generated bundle (FluxExtension)."""
     if cluster.flux_bundle is None:
         return []
-    text = Path(cluster.flux_bundle).expanduser().read_text()
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+    return load_bundle(Path(cluster.flux_bundle))
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ class ClusterEntry(SpecModel):
     context: str | None = None
     azure: ClusterRef | None = None
     flux_bundle: str | None = None
+    """A ``flux install --export`` file for install mode; ``None``: the generated bundle."""
     source_checks: Literal["off", "warn", "strict"] = "warn"
     extension: dict[str, Any] = Field(default_factory=dict)
     configurations: list[dict[str, Any]] = Field(default_factory=list)
@@ -48,6 +49,15 @@ class ClusterEntry(SpecModel):
             failures.append(RuleFailure("azure", "is required when backend is 'azure'"))
         if self.backend == "kubernetes" and self.azure is not None:
             failures.append(RuleFailure("azure", "is only allowed when backend is 'azure'"))
+        if self.flux_bundle is not None and (self.backend, self.mode) != ("kubernetes", "install"):
+            failures.append(
+                RuleFailure(
+                    "fluxBundle",
+                    "is only used with backend 'kubernetes' and mode 'install' (without it, "
+                    "install mode uses the bundle `python3 tools/build.py flux-bundle` generates)",
+                    self.flux_bundle,
+                )
+            )
         raise_rule_failures(failures)
         return self
 

@@ -50,6 +50,16 @@ def test_azure_backend_needs_cluster_coordinates() -> None:
     assert info.value.errors[0].message.startswith("is required when backend is 'azure'")
 
 
+def test_flux_bundle_outside_kubernetes_install_mode_is_rejected() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_stack(_stack(mode="external", fluxBundle="./flux.yaml"))
+    assert info.value.paths == ["clusters[0].fluxBundle"]
+    assert info.value.errors[0].message.startswith(
+        "is only used with backend 'kubernetes' and mode 'install'"
+    )
+    assert info.value.errors[0].value == "'./flux.yaml'"
+
+
 def test_duplicate_configuration_in_a_namespace() -> None:
     body = {"name": "same", "gitRepository": {"url": "https://h/r"}}
     with pytest.raises(SpecError) as info:

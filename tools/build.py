@@ -347,6 +347,41 @@ def build_data(program: Program, programs: Mapping[str, Program], tmp: Path) -> 
     (tmp / "SOURCES.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
+def build_flux_bundle(program: Program, programs: Mapping[str, Program], tmp: Path) -> None:
+    """Run the just-built ``tools/flux-bundle`` over the controllers' modules (``from_programs``).
+
+    Writes ``install.yaml`` (what ``flux install --export`` prints, at the versions built here)
+    and ``SOURCES.json`` (the module every object came from) into ``tmp``.
+    """
+    settings: Mapping[str, Any] = program.raw["bundle"]
+    flux2_dir = module_dir(program, program.module, program.version)
+    cmd = [
+        str(tmp / program.builds[0].binary),
+        "-flux2",
+        str(flux2_dir),
+        "-flux2-version",
+        program.version,
+        "-namespace",
+        str(settings.get("namespace", "flux-system")),
+        "-out",
+        str(tmp),
+    ]
+    for dep_name in program.from_programs:
+        dep = programs[dep_name]
+        src_dir = module_dir(program, dep.module, dep.version)
+        cmd += ["-controller", f"{dep.name}={dep.module}@{dep.version}={src_dir}"]
+    for name, reason in settings.get("left_out", {}).items():
+        cmd += ["-left-out", f"{name}={reason}"]
+    proc = subprocess.run(cmd, env=go_env(), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BuildError(
+            f"{program.name}: generating the Flux install bundle failed (exit {proc.returncode})\n"
+            f"  command: {shlex.join(cmd[:1])} ...\n"
+            f"  error (last lines):\n{_indent(tail(proc.stderr or proc.stdout))}"
+        )
+    log(f"{program.name} {program.version}: wrote install.yaml and SOURCES.json")
+
+
 def build_program(
     program: Program, programs: Mapping[str, Program], gover: str, force: bool
 ) -> str:
@@ -371,6 +406,8 @@ def build_program(
             build_data(program, programs, tmp)
         else:
             build_go_program(program, tmp)
+        if program.raw.get("bundle"):
+            build_flux_bundle(program, programs, tmp)
         elapsed = time.monotonic() - started
         stamp = {
             "program": program.name,

@@ -61,3 +61,24 @@ def tool_path(program: str, binary: str | None = None) -> Path:
             f"build it with `python3 tools/build.py {program}` (or `make tools`) and retry"
         )
     return path
+
+
+def flux_bundle_path() -> Path:
+    """The generated Flux install bundle: ``install.yaml`` of ``tools/build.py flux-bundle``.
+
+    ``FLUXGITOPS_FLUX_BUNDLE`` (as ``--print-env`` prints it) may name the bundle's directory or
+    the YAML file itself; ``ToolchainError`` with the build command when it is not there.
+    """
+    program = "flux-bundle"
+    spec = _programs()[program]
+    value = os.environ.get(str(spec["env"]))
+    path = Path(value) if value else cache_root() / f"{program}-{spec['version']}"
+    if path.is_dir() or not path.suffix:
+        path = path / "install.yaml"
+    if not path.is_file():
+        raise ToolchainError(
+            f"the Flux install bundle {spec['version']} is not built (looked for {str(path)!r}); "
+            f"build it with `python3 tools/build.py {program}` (or `make tools`), or give the "
+            f"cluster a fluxBundle: file, or use mode: external"
+        )
+    return path

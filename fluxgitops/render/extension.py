@@ -1,18 +1,38 @@
 """Render what the FluxExtension puts on a cluster with the ``kubernetes`` backend.
 
-``install`` mode takes a Flux install bundle (the objects of ``flux install
---export``: CRDs, controllers, RBAC) and adapts it to the spec: disabled
-controllers are dropped; kustomize- and helm-controller get the multi-tenancy
-lockdown flags (``--no-cross-namespace-refs=true``,
-``--default-service-account=flux-applier``) when enforced; tuning flags
-(``--concurrent``, ``--requeue-dependency``, ``--kube-api-qps``,
-``--kube-api-burst``), helm drift detection and OOM watch become container
-args; resources replace the bundle's. ``external`` mode is for clusters whose
-controllers are managed elsewhere (and the local control plane): only our
-CRD. Both add the ``FluxConfig`` CRD and, with ``reconciler.enabled``, the
-reconciler (``render_reconciler``: ServiceAccount, least-privilege RBAC,
-Deployment) — the one source of ``deploy/*.yaml`` too, which a test
-regenerates and compares. Called by the FluxExtension component. Pure.
+``install`` mode takes a Flux install bundle — the objects ``flux install
+--export`` prints (CRDs, Namespace, ServiceAccounts, RBAC, Deployments,
+Services, NetworkPolicies); by default the one ``tools/build.py flux-bundle``
+generates at the versions of the built controllers, read by the caller
+(``components.flux_extension.load_bundle``) and passed in — and adapts it to
+the spec:
+
+- the namespace: namespaced objects move to ``spec.namespace``; when that is
+  not the bundle's own namespace, the Namespace object, RBAC subjects, the
+  ``-<namespace>`` suffix of cluster-scoped RBAC names and the
+  ``app.kubernetes.io/instance`` label follow, as ``flux install
+  --namespace`` would write them;
+- a controller switched off loses its Deployment, Services and ServiceAccount
+  (objects labelled ``app.kubernetes.io/component: <controller>``); its CRDs
+  stay, since deleting a CRD deletes every object of that kind. Without
+  notification-controller the others get ``--events-addr=``, as ``flux
+  install`` writes it. A controller switched on that the bundle lacks is an
+  error (the generated bundle has no image controllers: their modules are not
+  served);
+- kustomize- and helm-controller get the multi-tenancy lockdown flags
+  (``--no-cross-namespace-refs=true``,
+  ``--default-service-account=flux-applier``) when enforced; tuning flags
+  (``--concurrent``, ``--requeue-dependency``, ``--kube-api-qps``,
+  ``--kube-api-burst``), helm drift detection and OOM watch become container
+  args; resources replace the bundle's;
+- ``fluxVersion``, when set, must be the bundle's ``app.kubernetes.io/version``.
+
+``external`` mode is for clusters whose controllers are managed elsewhere (and
+the local control plane): only our CRD. Both add the ``FluxConfig`` CRD and,
+with ``reconciler.enabled``, the reconciler (``render_reconciler``:
+ServiceAccount, least-privilege RBAC, Deployment) — the one source of
+``deploy/*.yaml`` too, which a test regenerates and compares. Called by the
+FluxExtension component. Pure.
 """
 
 from __future__ import annotations
@@ -20,6 +40,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
+
+from pydantic.alias_generators import to_camel
 
 from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.render.fluxconfig import render_fluxconfig_crd
@@ -44,6 +66,10 @@ from fluxgitops.spec.extension import (
 Mode = Literal["install", "external"]
 
 LOCKED_DOWN = ("kustomize", "helm")
+LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_VERSION = "app.kubernetes.io/version"
+EVENTS_ADDR = "--events-addr"
 
 
 def controller_args(name: str, controller: ControllerSpec, multi_tenancy: bool) -> list[str]:
@@ -95,19 +121,101 @@ def _resources(controller: ControllerSpec) -> dict[str, Any]:
 
 
 def _adapt_deployment(body: dict[str, Any], name: str, spec: FluxExtensionSpec) -> dict[str, Any]:
+    """``body`` (already moved to the spec's namespace) with our flags and resources."""
     controller: ControllerSpec = getattr(spec.controllers, name)
     out = copy.deepcopy(body)
-    out["metadata"]["namespace"] = spec.namespace
     containers = out["spec"]["template"]["spec"]["containers"]
     for container in containers:
         if container.get("name") != "manager":
             continue
+        existing = container.get("args") or []
         added = controller_args(name, controller, spec.multi_tenancy.enforce)
-        container["args"] = _merge_args(container.get("args") or [], added)
+        has_events = any(a.split("=", 1)[0] == EVENTS_ADDR for a in existing)
+        if has_events and not spec.controllers.notification.enabled:
+            added.append(f"{EVENTS_ADDR}=")
+        container["args"] = _merge_args(existing, added)
         resources = _resources(controller)
         if resources:
             container["resources"] = resources
     return out
+
+
+def _labels(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (body.get("metadata") or {}).get("labels") or {}
+
+
+def _controller_of(body: Mapping[str, Any]) -> str | None:
+    """The ``Controllers`` field an object of the bundle belongs to, if any."""
+    by_name = {v: k for k, v in CONTROLLER_NAMES.items()}
+    component = _labels(body).get(LABEL_COMPONENT)
+    if component in by_name:
+        return by_name[component]
+    if body.get("kind") == "Deployment":  # a hand-made bundle without Flux's labels
+        return by_name.get((body.get("metadata") or {}).get("name", ""))
+    return None
+
+
+def _bundle_namespace(bundle: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The bundle's Namespace object (``flux install`` writes exactly one)."""
+    found = [body for body in bundle if body.get("kind") == "Namespace"]
+    return found[0] if len(found) == 1 else None
+
+
+def _move(body: Mapping[str, Any], old: str | None, new: str) -> dict[str, Any]:
+    """``body`` as ``flux install --namespace NEW`` writes it, for a bundle made for ``old``."""
+    out = copy.deepcopy(dict(body))
+    meta = out.setdefault("metadata", {})
+    if "namespace" in meta:
+        meta["namespace"] = new
+    if old is None or old == new:
+        return out
+    suffix = f"-{old}"
+    if out.get("kind") == "Namespace" and meta.get("name") == old:
+        meta["name"] = new
+    elif str(meta.get("name", "")).endswith(suffix):
+        meta["name"] = meta["name"].removesuffix(suffix) + f"-{new}"
+    ref = out.get("roleRef")
+    if isinstance(ref, dict) and str(ref.get("name", "")).endswith(suffix):
+        ref["name"] = ref["name"].removesuffix(suffix) + f"-{new}"
+    for subject in out.get("subjects") or []:
+        if subject.get("namespace") == old:
+            subject["namespace"] = new
+    template = ((out.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    for labels in (meta.get("labels"), template.get("labels")):
+        if isinstance(labels, dict) and labels.get(LABEL_INSTANCE) == old:
+            labels[LABEL_INSTANCE] = new
+    return out
+
+
+def check_bundle(spec: FluxExtensionSpec, bundle: Sequence[Mapping[str, Any]]) -> list[FieldError]:
+    """What in ``spec`` the bundle cannot install: missing controllers, another Flux version."""
+    errors: list[FieldError] = []
+    present = {_controller_of(b) for b in bundle if b.get("kind") == "Deployment"}
+    for name, controller in spec.controllers.items():
+        if controller.enabled and name not in present:
+            errors.append(
+                FieldError(
+                    f"controllers.{to_camel(name)}.enabled",
+                    f"the Flux install bundle has no {CONTROLLER_NAMES[name]} Deployment (the "
+                    "bundle tools/build.py generates leaves the image controllers out: their "
+                    "modules are not served); set it to false or give a fluxBundle: that has it",
+                    "True",
+                )
+            )
+    namespace = _bundle_namespace(bundle)
+    version = str(_labels(namespace).get(LABEL_VERSION, "")) if namespace else ""
+    pinned = "flux_version" in spec.model_fields_set
+    if pinned and version and version.removeprefix("v") != spec.flux_version:
+        errors.append(
+            FieldError(
+                "fluxVersion",
+                f"the Flux install bundle is Flux {version}; set fluxVersion to "
+                f"{version.removeprefix('v')!r} (or leave it out), or give a "
+                f"fluxBundle: of Flux {spec.flux_version}",
+                repr(spec.flux_version),
+            )
+        )
+    return errors
 
 
 def render_extension(
@@ -121,24 +229,27 @@ def render_extension(
                 FieldError(
                     "fluxBundle",
                     "install mode needs the Flux install bundle (`flux install --export` "
-                    "output); use mode: external when the controllers are managed elsewhere",
+                    "output, or `python3 tools/build.py flux-bundle`); use mode: external when "
+                    "the controllers are managed elsewhere",
                 )
             ],
         )
-    by_deployment = {v: k for k, v in CONTROLLER_NAMES.items()}
     out: list[Manifest] = []
-    for body in bundle if mode == "install" else ():
-        kind, name = body.get("kind"), (body.get("metadata") or {}).get("name", "")
-        controller = by_deployment.get(name)
-        if kind == "Deployment" and controller is not None:
-            if not getattr(spec.controllers, controller).enabled:
-                continue
-            out.append(Manifest(_adapt_deployment(dict(body), controller, spec)))
-            continue
-        adapted = copy.deepcopy(dict(body))
-        if "namespace" in (adapted.get("metadata") or {}):
-            adapted["metadata"]["namespace"] = spec.namespace
-        out.append(Manifest(adapted))
+    if mode == "install":
+        errors = check_bundle(spec, bundle)
+        if errors:
+            raise SpecError(f"FluxExtension {spec.name!r}", errors)
+        namespace = _bundle_namespace(bundle)
+        old = (namespace.get("metadata") or {}).get("name") if namespace else None
+        for body in bundle:
+            controller = _controller_of(body)
+            moved = _move(body, old, spec.namespace)
+            if controller is not None and body.get("kind") != "CustomResourceDefinition":
+                if not getattr(spec.controllers, controller).enabled:
+                    continue
+                if body.get("kind") == "Deployment":
+                    moved = _adapt_deployment(moved, controller, spec)
+            out.append(Manifest(moved))
     out.append(render_fluxconfig_crd())
     if spec.reconciler.enabled:
         out.extend(render_reconciler(spec))
