@@ -8,6 +8,18 @@ what the status says) come from the pure ``fluxgitops.fluxconfig_cr``.
 Errors are classified, never raised past the caller: temporary ones (API
 unreachable, 429, 5xx, 409/410) retry with backoff; permanent ones stall the
 FluxConfig with a message. The generated private key is never logged.
+
+Ownership: before anything is applied, every object the FluxConfig renders is
+checked against the live one (the watch cache, else a read):
+``fluxconfig_cr.foreign_owner`` must find it absent or ours, or nothing is
+written and the FluxConfig is Stalled ``OwnershipConflict``. Pruning and
+finalizing delete only what the inventory (``status.inventory``) says we
+applied, plus objects labelled for the configuration that one of our field
+managers wrote (applied before a crash could record them) — never an object
+someone else labelled or took over. ``collect_orphans`` does the same for a
+FluxConfig that is gone. The client may be a ``reconciler.election.FencedClient``:
+a write after the Lease was lost raises ``LeaseLostError`` (reported as
+``fenced``, never as a status).
 """
 
 from __future__ import annotations
@@ -28,6 +40,8 @@ from lightkube.types import PatchType
 from fluxgitops.errors import (
     DeletionTimeoutError,
     FluxGitOpsError,
+    LeaseLostError,
+    OwnershipConflictError,
     PermanentError,
     SpecError,
     TemporaryError,
@@ -42,7 +56,10 @@ from fluxgitops.fluxconfig_cr import (
     Phase,
     configuration_from_cr,
     decode_secret_data,
+    deletable,
+    foreign_owner,
     identity_from_secret,
+    inventory_keys,
     owned_manifests,
     protected_settings_ref,
     secret_to_read,
@@ -50,7 +67,13 @@ from fluxgitops.fluxconfig_cr import (
     subject,
     view,
 )
-from fluxgitops.kube.apply import apply_manifests, delete_objects, list_labelled, translate
+from fluxgitops.kube.apply import (
+    apply_manifests,
+    delete_objects,
+    list_labelled,
+    read_object,
+    translate,
+)
 from fluxgitops.kube.client import resource_for
 from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.render.meta import (
@@ -58,6 +81,7 @@ from fluxgitops.render.meta import (
     FLUXCONFIG_KIND,
     LABEL_CONFIGURATION,
     LABEL_CONFIGURATION_NAMESPACE,
+    labels_for,
 )
 from fluxgitops.sshkeys import SshIdentity, generate_ed25519
 
@@ -141,6 +165,14 @@ def read_fluxconfig(client: Client, namespace: str, name: str) -> dict[str, Any]
         raise translate(exc, subject(namespace, name)) from exc
 
 
+def fluxconfig_count(client: Client, namespace: str) -> int:
+    """How many FluxConfigs namespace ``namespace`` holds (read from the API, not a cache)."""
+    try:
+        return sum(1 for _ in client.list(_fluxconfig(), namespace=namespace))
+    except (ApiError, httpx2.HTTPError, OSError) as exc:
+        raise translate(exc, f"FluxConfig list in {namespace}") from exc
+
+
 def update_finalizers(
     client: Client, namespace: str, name: str, change: Callable[[list[str]], list[str]]
 ) -> dict[str, Any] | None:
@@ -207,16 +239,91 @@ def list_keys(
     return [Manifest(body).key for body in list_labelled(client, namespace, labels, kinds)]
 
 
-def owned_by_labels(client: Client, namespace: str, name: str) -> list[ObjectKey]:
-    """Every object labelled as belonging to configuration ``namespace/name``."""
+def owned_by_labels(client: Client, namespace: str, name: str) -> dict[ObjectKey, dict[str, Any]]:
+    """Every object labelled as belonging to configuration ``namespace/name`` (``view``s)."""
     labels = {LABEL_CONFIGURATION: name, LABEL_CONFIGURATION_NAMESPACE: namespace}
-    return list_keys(client, namespace, labels, MANAGED_KINDS)
+    return {
+        Manifest(body).key: view(body)
+        for body in list_labelled(client, namespace, labels, MANAGED_KINDS)
+    }
 
 
 def shared_by_labels(client: Client, namespace: str) -> list[ObjectKey]:
     """The namespace's shared objects (``flux-applier`` RBAC): namespace label, no config label."""
     labels = {LABEL_CONFIGURATION_NAMESPACE: namespace, LABEL_CONFIGURATION: not_exists()}
     return list_keys(client, namespace, labels, [k for k in MANAGED_KINDS if k[1] in RBAC_KINDS])
+
+
+Lookup = Callable[[ObjectKey], Mapping[str, Any] | None]
+"""The watch cache's live copy (a ``view``) of a labelled object, or None when not cached."""
+
+
+def _no_cache(_key: ObjectKey) -> Mapping[str, Any] | None:
+    return None
+
+
+def live_view(client: Client, key: ObjectKey, lookup: Lookup = _no_cache) -> dict[str, Any] | None:
+    """The live object as a ``view``: from the cache, else read (None when it does not exist)."""
+    cached = lookup(key)
+    if cached is not None:
+        return dict(cached)
+    live = read_object(client, key)
+    return view(live) if live is not None else None
+
+
+def _owned_by(manifests: Iterable[Manifest]) -> list[tuple[ObjectKey, Mapping[str, str]]]:
+    return [(m.key, m.body["metadata"].get("labels") or {}) for m in manifests]
+
+
+def check_ownership(
+    client: Client,
+    wanted: Sequence[tuple[ObjectKey, Mapping[str, str]]],
+    lookup: Lookup,
+    where: str,
+) -> None:
+    """Raise ``OwnershipConflictError`` naming every rendered object that exists but is not ours.
+
+    A cached copy that looks ours is trusted; anything else (not cached, or
+    cached as someone else's) is read again, so a stale cache never blocks.
+    """
+    conflicts: list[tuple[str, str]] = []
+    for key, labels in wanted:
+        cached = lookup(key)
+        if cached is not None and foreign_owner(labels, cached) is None:
+            continue
+        live = read_object(client, key)
+        owner = foreign_owner(labels, view(live) if live is not None else None)
+        if owner is not None:
+            conflicts.append((str(key), owner))
+    if conflicts:
+        raise OwnershipConflictError(where, conflicts)
+
+
+def ours_to_delete(
+    client: Client,
+    candidates: Iterable[ObjectKey],
+    expected: Mapping[str, str],
+    recorded: Iterable[ObjectKey],
+    lookup: Lookup = _no_cache,
+) -> tuple[list[ObjectKey], list[str]]:
+    """Of ``candidates``, those still ours to delete (and why the others were left).
+
+    Recorded in the inventory and still labelled ``expected``; or labelled
+    ``expected`` and written by one of our field managers (applied, not yet
+    recorded). Objects that are gone drop out silently.
+    """
+    recorded = set(recorded)
+    keep: list[ObjectKey] = []
+    left: list[str] = []
+    for key in sorted(set(candidates)):
+        live = live_view(client, key, lookup)
+        if live is None:
+            continue
+        if deletable(expected, live, recorded=key in recorded):
+            keep.append(key)
+        else:
+            left.append(str(key))
+    return keep, left
 
 
 def prune(client: Client, keys: Sequence[ObjectKey]) -> None:
@@ -243,6 +350,8 @@ class ReconcileInput:
     """Live shared objects of the namespace."""
     shared_wanted: frozenset[ObjectKey] | None = frozenset()
     """Shared objects other FluxConfigs of the namespace render (None: not known yet)."""
+    lookup: Lookup = _no_cache
+    """The watch cache of labelled objects (read from the worker thread; dict reads only)."""
 
 
 @dataclass
@@ -259,6 +368,10 @@ class ReconcileResult:
     """Retry after this many seconds (None: the queue's backoff decides)."""
     gone: bool = False
     """The FluxConfig no longer exists (deleted while the watch was down)."""
+    inventory: list[ObjectKey] | None = None
+    """What this reconcile applied (None: nothing, the recorded inventory stands)."""
+    fenced: bool = False
+    """A write was refused because this replica lost the Lease: no status, no retry here."""
 
 
 def _retrying(gen: int, exc: BaseException) -> ReconcileResult:
@@ -279,15 +392,47 @@ def _identity(desired: DesiredConfiguration, secret_data: Mapping[str, str] | No
     return identity
 
 
+def _generated_identity(
+    client: Client,
+    inp: ReconcileInput,
+    desired: DesiredConfiguration,
+    secret_data: Mapping[str, str] | None,
+) -> SshIdentity | None:
+    """The key to put in ``<name>-auth`` when the reconciler generates it (None otherwise);
+    never generated over, nor taken from, a Secret that is not ours."""
+    if not desired.generate_ssh_key:
+        return None
+    spec = desired.spec
+    labels = labels_for(spec.name, spec.namespace)
+    check_ownership(
+        client, [(desired.auth_secret, labels)], inp.lookup, subject(spec.namespace, spec.name)
+    )
+    return _identity(desired, secret_data)
+
+
 def _stale(
-    inp: ReconcileInput, views: Mapping[ObjectKey, Any], desired: DesiredConfiguration
+    client: Client,
+    inp: ReconcileInput,
+    views: Mapping[ObjectKey, Any],
+    desired: DesiredConfiguration,
 ) -> list[ObjectKey]:
-    """Labelled objects no longer rendered; never the applier's Secrets; shared RBAC only when no
-    other FluxConfig of the namespace renders it."""
+    """Objects we applied (inventory) or labelled ours that are no longer rendered; never the
+    applier's Secrets, never what someone else took over; shared RBAC only when no other
+    FluxConfig of the namespace renders it."""
     keep = [desired.auth_secret]
     if desired.protected_settings is not None:
         keep.append(ObjectKey("v1", "Secret", desired.spec.namespace, desired.protected_settings))
-    stale = stale_keys(inp.owned, views, keep=keep)
+    recorded = inventory_keys(inp.body.get("status") or {})
+    mine = [k for k in recorded if k.kind not in RBAC_KINDS] + list(inp.owned)
+    candidates = stale_keys(mine, views, keep=keep)
+    expected = labels_for(desired.spec.name, desired.spec.namespace)
+    stale, left = ours_to_delete(client, candidates, expected, recorded, inp.lookup)
+    if left:
+        log.warning(
+            "%s: no longer rendered but not ours any more, left in place: %s",
+            subject(desired.spec.namespace, desired.spec.name),
+            ", ".join(left),
+        )
     if inp.shared_wanted is not None:
         stale += stale_keys(inp.shared, views, keep=inp.shared_wanted)
     return stale
@@ -324,7 +469,7 @@ def reconcile(
                 client, namespace, name, lambda f: f if FINALIZER in f else [*f, FINALIZER]
             )
             if body is None:
-                return ReconcileResult(Outcome("retrying", gen, f"{where} is gone"))
+                return ReconcileResult(Outcome("retrying", gen, f"{where} is gone"), gone=True)
         secret_name = secret_to_read(name, cr_spec) if isinstance(cr_spec, Mapping) else None
         secret_data = read_secret(client, namespace, secret_name) if secret_name else None
         ref = protected_settings_ref(cr_spec) if isinstance(cr_spec, Mapping) else None
@@ -339,13 +484,14 @@ def reconcile(
         except SpecError as exc:
             log.warning("%s", exc)
             return ReconcileResult(Outcome("invalid", gen, str(exc)), body=body)
-        identity = _identity(desired, secret_data) if desired.generate_ssh_key else None
+        identity = _generated_identity(client, inp, desired, secret_data)
         manifests = owned_manifests(desired, identity)
+        check_ownership(client, _owned_by(manifests), inp.lookup, where)
         views = {m.key: view(m.body) for m in manifests}
         protected = None if desired.generate_ssh_key else desired.auth_secret
         publish(views, protected)
         applied = apply_manifests(client, manifests, force=True)
-        stale = _stale(inp, views, desired)
+        stale = _stale(client, inp, views, desired)
         prune(client, stale)
         if stale:
             log.info("%s: removed %s", where, ", ".join(str(k) for k in stale))
@@ -358,7 +504,14 @@ def reconcile(
             public_key=identity.public_key if identity is not None else "",
             applied=[view(o) for o in applied],
             body=body,
+            inventory=[m.key for m in manifests],
         )
+    except LeaseLostError as exc:
+        log.info("%s: %s", where, exc)
+        return ReconcileResult(Outcome("retrying", gen, str(exc)), fenced=True)
+    except OwnershipConflictError as exc:
+        log.warning("%s", exc)
+        return ReconcileResult(Outcome("conflict", gen, str(exc)), body=body)
     except FluxGitOpsError as exc:
         if is_temporary(exc):
             log.info("%s: %s", where, exc)
@@ -392,6 +545,66 @@ def _deletion_age(body: Mapping[str, Any]) -> float:
     return (datetime.now(UTC) - when).total_seconds()
 
 
+def _cleanup(
+    client: Client,
+    namespace: str,
+    name: str,
+    recorded: Sequence[ObjectKey],
+    *,
+    others_remain: bool,
+    timeout: float,
+    remove_finalizers: bool,
+) -> list[ObjectKey]:
+    """Delete what configuration ``namespace/name`` applied (and, if it was the namespace's last,
+    the shared RBAC); the keys deleted. Flux objects and Secrets first, RBAC last."""
+    owned = owned_by_labels(client, namespace, name)
+    candidates = set(owned) | {k for k in recorded if k.kind not in RBAC_KINDS}
+    mine, left = ours_to_delete(
+        client, candidates, labels_for(name, namespace), recorded, owned.get
+    )
+    if left:
+        log.warning(
+            "%s: not ours any more, left in place: %s", subject(namespace, name), ", ".join(left)
+        )
+    shared = [] if others_remain else shared_by_labels(client, namespace)
+    first = [k for k in mine if k.kind not in RBAC_KINDS]
+    last = [k for k in mine if k.kind in RBAC_KINDS] + shared
+    for keys in (first, last):
+        if keys:
+            delete_objects(
+                client, keys, timeout=timeout, poll=0.1, remove_finalizers=remove_finalizers
+            )
+    return first + last
+
+
+def collect_orphans(
+    client: Client, namespace: str, name: str | None, *, others_remain: bool
+) -> list[ObjectKey] | None:
+    """Delete the objects of FluxConfig ``namespace/name`` if it no longer exists (its finalizer
+    was removed by hand, or it was deleted before its first reconcile); ``name`` None: the
+    namespace's shared RBAC, when no FluxConfig remains there. The keys deleted; None when the
+    FluxConfig exists after all (the cache lagged)."""
+    if name is not None and read_fluxconfig(client, namespace, name) is not None:
+        return None
+    if name is None:
+        if others_remain or fluxconfig_count(client, namespace):
+            return None
+        keys = shared_by_labels(client, namespace)
+        prune(client, keys)
+        return keys
+    with contextlib.suppress(DeletionTimeoutError):  # Flux finalizers: their controllers go on
+        return _cleanup(
+            client,
+            namespace,
+            name,
+            [],
+            others_remain=others_remain,
+            timeout=0.0,
+            remove_finalizers=False,
+        )
+    return []
+
+
 def finalize(
     client: Client,
     body: Mapping[str, Any],
@@ -400,7 +613,8 @@ def finalize(
     tombstone: bool,
     timeout: float,
 ) -> FinalizeResult:
-    """Delete what a deleted FluxConfig owns (found by label), then remove the finalizer.
+    """Delete what a deleted FluxConfig applied (its inventory, plus labelled objects our field
+    managers wrote), then remove the finalizer.
 
     Flux objects and Secrets go first; the namespace's shared ``flux-applier``
     RBAC goes last and only when no other FluxConfig of the namespace remains
@@ -422,18 +636,21 @@ def finalize(
             )
             return FinalizeResult(True, "finalizer removed without cleanup")
         overdue = _deletion_age(body) >= timeout
-        owned = owned_by_labels(client, namespace, name)
-        shared = [] if others_remain else shared_by_labels(client, namespace)
-        first = [k for k in owned if k.kind not in RBAC_KINDS]
-        last = [k for k in owned if k.kind in RBAC_KINDS] + shared
-        for keys in (first, last):
-            if not keys:
-                continue
-            delete_objects(client, keys, timeout=0.5, poll=0.1, remove_finalizers=overdue)
+        deleted = _cleanup(
+            client,
+            namespace,
+            name,
+            inventory_keys(body.get("status") or {}),
+            others_remain=others_remain,
+            timeout=0.5,
+            remove_finalizers=overdue,
+        )
         if not tombstone:
             update_finalizers(client, namespace, name, lambda f: [x for x in f if x != FINALIZER])
-        log.info("%s: deleted %d objects, finalizer removed", where, len(first) + len(last))
-        return FinalizeResult(True, f"deleted {len(first) + len(last)} objects")
+        log.info("%s: deleted %d objects, finalizer removed", where, len(deleted))
+        return FinalizeResult(True, f"deleted {len(deleted)} objects")
+    except LeaseLostError:
+        raise  # the operator steps down; the next leader finalizes
     except DeletionTimeoutError as exc:
         message = f"{where}: waiting for deleted objects to go: {exc}"
         log.info("%s", message)
