@@ -4,6 +4,7 @@ and a restarted replica (same stable identity) reclaims its Lease at once, in a 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -13,6 +14,8 @@ from lightkube.resources.coordination_v1 import Lease
 from fluxgitops.errors import LeaseLostError
 from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.local.controlplane import ControlPlane
+from reconciler.election import Fence, Term
+from reconciler.options import default_identity
 from reconciler.runner import ReconcilerThread
 from tests.reconciler.conftest import LEASE_NAMESPACE, options_for
 from tests.reconciler.support import (
@@ -112,3 +115,23 @@ def test_restarted_replica_reclaims_its_own_lease_at_once(
         assert after.holderIdentity == before.holderIdentity
         assert after.leaseTransitions == (before.leaseTransitions or 0) + 1  # a new term
         assert after.acquireTime != before.acquireTime
+
+
+def test_identity_is_the_pod_name_on_every_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POD_NAME", "fluxgitops-reconciler-7d9c-x2x4")
+    assert default_identity() == default_identity() == "fluxgitops-reconciler-7d9c-x2x4"
+
+
+def test_fence_refuses_writes_outside_a_fresh_term() -> None:
+    fence = Fence("ns", "lease", "me", renew_deadline=10.0, enabled=True)
+    term = Term("me", 3, "2026-01-01T00:00:00.000000Z")
+    with pytest.raises(LeaseLostError, match="does not hold the lease"):
+        fence.check(term, "apply Kustomization x")
+    fence.renewed(term, time.monotonic())
+    fence.check(term, "apply Kustomization x")
+    with pytest.raises(LeaseLostError, match="started this work in term"):
+        fence.check(Term("me", 2, "2025-12-31T00:00:00.000000Z"), "apply Kustomization x")
+    fence.renewed(term, time.monotonic() - 11.0)  # paused past the renew deadline
+    with pytest.raises(LeaseLostError, match="last renewed the lease"):
+        fence.check(term, "apply Kustomization x")
+    assert fence.refused == 3
