@@ -9,8 +9,9 @@ Errors are classified, never raised past the caller: temporary ones (API
 unreachable, 429, 5xx, 409/410) retry with backoff; permanent ones stall the
 FluxConfig with a message. The generated private key is never logged.
 
-Ownership: before anything is applied, every object the FluxConfig renders is
-checked against the live one (the watch cache, else a read):
+Ownership (the I/O in ``reconciler.ownership``): before anything is applied,
+every object the FluxConfig renders is checked against the live one (the watch
+cache, else a read):
 ``fluxconfig_cr.foreign_owner`` must find it absent or ours, or nothing is
 written and the FluxConfig is Stalled ``OwnershipConflict``. Pruning and
 finalizing delete only what the inventory (``status.inventory``) says we
@@ -26,14 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
 from lightkube import ApiError, Client
-from lightkube.operators import not_exists
 from lightkube.resources.core_v1 import Secret
 from lightkube.types import PatchType
 
@@ -49,15 +49,12 @@ from fluxgitops.errors import (
 from fluxgitops.fluxconfig_cr import (
     ANNOTATION_FORCE_FINALIZE,
     FINALIZER,
-    MANAGED_KINDS,
     RBAC_KINDS,
     DesiredConfiguration,
     Outcome,
     Phase,
     configuration_from_cr,
     decode_secret_data,
-    deletable,
-    foreign_owner,
     identity_from_secret,
     inventory_keys,
     owned_manifests,
@@ -69,21 +66,26 @@ from fluxgitops.fluxconfig_cr import (
 )
 from fluxgitops.kube.apply import (
     apply_manifests,
-    delete_objects,
-    list_labelled,
-    read_object,
     translate,
 )
 from fluxgitops.kube.client import resource_for
-from fluxgitops.render.manifest import Manifest, ObjectKey
+from fluxgitops.render.manifest import ObjectKey
 from fluxgitops.render.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_KIND,
-    LABEL_CONFIGURATION,
-    LABEL_CONFIGURATION_NAMESPACE,
     labels_for,
 )
 from fluxgitops.sshkeys import SshIdentity, generate_ed25519
+from reconciler.ownership import (
+    Lookup,
+    check_ownership,
+    cleanup,
+    no_cache,
+    ours_to_delete,
+    owned_by,
+    prune,
+    shared_by_labels,
+)
 
 log = logging.getLogger("fluxgitops.reconciler")
 
@@ -232,108 +234,6 @@ def write_status(
     return _as_dict(live)
 
 
-def list_keys(
-    client: Client, namespace: str, labels: Mapping[str, Any], kinds: Iterable[tuple[str, str]]
-) -> list[ObjectKey]:
-    """Keys of the objects of ``kinds`` carrying ``labels`` (cluster-scoped kinds: anywhere)."""
-    return [Manifest(body).key for body in list_labelled(client, namespace, labels, kinds)]
-
-
-def owned_by_labels(client: Client, namespace: str, name: str) -> dict[ObjectKey, dict[str, Any]]:
-    """Every object labelled as belonging to configuration ``namespace/name`` (``view``s)."""
-    labels = {LABEL_CONFIGURATION: name, LABEL_CONFIGURATION_NAMESPACE: namespace}
-    return {
-        Manifest(body).key: view(body)
-        for body in list_labelled(client, namespace, labels, MANAGED_KINDS)
-    }
-
-
-def shared_by_labels(client: Client, namespace: str) -> list[ObjectKey]:
-    """The namespace's shared objects (``flux-applier`` RBAC): namespace label, no config label."""
-    labels = {LABEL_CONFIGURATION_NAMESPACE: namespace, LABEL_CONFIGURATION: not_exists()}
-    return list_keys(client, namespace, labels, [k for k in MANAGED_KINDS if k[1] in RBAC_KINDS])
-
-
-Lookup = Callable[[ObjectKey], Mapping[str, Any] | None]
-"""The watch cache's live copy (a ``view``) of a labelled object, or None when not cached."""
-
-
-def _no_cache(_key: ObjectKey) -> Mapping[str, Any] | None:
-    return None
-
-
-def live_view(client: Client, key: ObjectKey, lookup: Lookup = _no_cache) -> dict[str, Any] | None:
-    """The live object as a ``view``: from the cache, else read (None when it does not exist)."""
-    cached = lookup(key)
-    if cached is not None:
-        return dict(cached)
-    live = read_object(client, key)
-    return view(live) if live is not None else None
-
-
-def _owned_by(manifests: Iterable[Manifest]) -> list[tuple[ObjectKey, Mapping[str, str]]]:
-    return [(m.key, m.body["metadata"].get("labels") or {}) for m in manifests]
-
-
-def check_ownership(
-    client: Client,
-    wanted: Sequence[tuple[ObjectKey, Mapping[str, str]]],
-    lookup: Lookup,
-    where: str,
-) -> None:
-    """Raise ``OwnershipConflictError`` naming every rendered object that exists but is not ours.
-
-    A cached copy that looks ours is trusted; anything else (not cached, or
-    cached as someone else's) is read again, so a stale cache never blocks.
-    """
-    conflicts: list[tuple[str, str]] = []
-    for key, labels in wanted:
-        cached = lookup(key)
-        if cached is not None and foreign_owner(labels, cached) is None:
-            continue
-        live = read_object(client, key)
-        owner = foreign_owner(labels, view(live) if live is not None else None)
-        if owner is not None:
-            conflicts.append((str(key), owner))
-    if conflicts:
-        raise OwnershipConflictError(where, conflicts)
-
-
-def ours_to_delete(
-    client: Client,
-    candidates: Iterable[ObjectKey],
-    expected: Mapping[str, str],
-    recorded: Iterable[ObjectKey],
-    lookup: Lookup = _no_cache,
-) -> tuple[list[ObjectKey], list[str]]:
-    """Of ``candidates``, those still ours to delete (and why the others were left).
-
-    Recorded in the inventory and still labelled ``expected``; or labelled
-    ``expected`` and written by one of our field managers (applied, not yet
-    recorded). Objects that are gone drop out silently.
-    """
-    recorded = set(recorded)
-    keep: list[ObjectKey] = []
-    left: list[str] = []
-    for key in sorted(set(candidates)):
-        live = live_view(client, key, lookup)
-        if live is None:
-            continue
-        if deletable(expected, live, recorded=key in recorded):
-            keep.append(key)
-        else:
-            left.append(str(key))
-    return keep, left
-
-
-def prune(client: Client, keys: Sequence[ObjectKey]) -> None:
-    """Delete ``keys`` without waiting for Flux finalizers (their controllers take over)."""
-    if not keys:
-        return
-    with contextlib.suppress(DeletionTimeoutError):
-        delete_objects(client, list(keys), timeout=0.0, poll=0.0)
-
-
 # ---------------------------------------------------------------- reconcile
 
 
@@ -350,7 +250,7 @@ class ReconcileInput:
     """Live shared objects of the namespace."""
     shared_wanted: frozenset[ObjectKey] | None = frozenset()
     """Shared objects other FluxConfigs of the namespace render (None: not known yet)."""
-    lookup: Lookup = _no_cache
+    lookup: Lookup = no_cache
     """The watch cache of labelled objects (read from the worker thread; dict reads only)."""
 
 
@@ -486,7 +386,7 @@ def reconcile(
             return ReconcileResult(Outcome("invalid", gen, str(exc)), body=body)
         identity = _generated_identity(client, inp, desired, secret_data)
         manifests = owned_manifests(desired, identity)
-        check_ownership(client, _owned_by(manifests), inp.lookup, where)
+        check_ownership(client, owned_by(manifests), inp.lookup, where)
         views = {m.key: view(m.body) for m in manifests}
         protected = None if desired.generate_ssh_key else desired.auth_secret
         publish(views, protected)
@@ -545,38 +445,6 @@ def _deletion_age(body: Mapping[str, Any]) -> float:
     return (datetime.now(UTC) - when).total_seconds()
 
 
-def _cleanup(
-    client: Client,
-    namespace: str,
-    name: str,
-    recorded: Sequence[ObjectKey],
-    *,
-    others_remain: bool,
-    timeout: float,
-    remove_finalizers: bool,
-) -> list[ObjectKey]:
-    """Delete what configuration ``namespace/name`` applied (and, if it was the namespace's last,
-    the shared RBAC); the keys deleted. Flux objects and Secrets first, RBAC last."""
-    owned = owned_by_labels(client, namespace, name)
-    candidates = set(owned) | {k for k in recorded if k.kind not in RBAC_KINDS}
-    mine, left = ours_to_delete(
-        client, candidates, labels_for(name, namespace), recorded, owned.get
-    )
-    if left:
-        log.warning(
-            "%s: not ours any more, left in place: %s", subject(namespace, name), ", ".join(left)
-        )
-    shared = [] if others_remain else shared_by_labels(client, namespace)
-    first = [k for k in mine if k.kind not in RBAC_KINDS]
-    last = [k for k in mine if k.kind in RBAC_KINDS] + shared
-    for keys in (first, last):
-        if keys:
-            delete_objects(
-                client, keys, timeout=timeout, poll=0.1, remove_finalizers=remove_finalizers
-            )
-    return first + last
-
-
 def collect_orphans(
     client: Client, namespace: str, name: str | None, *, others_remain: bool
 ) -> list[ObjectKey] | None:
@@ -593,7 +461,7 @@ def collect_orphans(
         prune(client, keys)
         return keys
     with contextlib.suppress(DeletionTimeoutError):  # Flux finalizers: their controllers go on
-        return _cleanup(
+        return cleanup(
             client,
             namespace,
             name,
@@ -636,7 +504,7 @@ def finalize(
             )
             return FinalizeResult(True, "finalizer removed without cleanup")
         overdue = _deletion_age(body) >= timeout
-        deleted = _cleanup(
+        deleted = cleanup(
             client,
             namespace,
             name,
