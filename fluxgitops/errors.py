@@ -18,10 +18,12 @@ pydantic error it replaces can quote secret input.
     │   ├── ToolchainError              a third-party program is missing or failed to build
     │   ├── YamlError                   a YAML file is invalid or repeats a key (file:line)
     │   ├── ApplyConflictError          another field manager owns fields we set (force takes)
+    │   ├── OwnershipConflictError      an object we would write belongs to someone else
     │   └── ClusterRejectedError        the API server refused an object (422, 403, …)
     └── TemporaryError                  retry with backoff
         ├── ClusterUnavailableError     API server unreachable, timed out or throttling
-        └── DeletionTimeoutError        objects still held by finalizers after the timeout
+        ├── DeletionTimeoutError        objects still held by finalizers after the timeout
+        └── LeaseLostError              a reconciler replica no longer leads: write refused
 
 Messages name the object, what failed, the bad value (``!r``, secrets masked)
 and what happens next.
@@ -120,6 +122,23 @@ class ApplyConflictError(PermanentError):
         )
 
 
+class OwnershipConflictError(PermanentError):
+    """Objects we would apply exist but are not ours (other labels or another field manager).
+
+    ``conflicts`` pairs each object (``str`` of its key) with who owns it; nothing
+    of them was written, and nothing of them will be deleted by us.
+    """
+
+    def __init__(self, subject: str, conflicts: Sequence[tuple[str, str]]) -> None:
+        self.conflicts = tuple(conflicts)
+        listed = "; ".join(f"{obj} (owned by {owner})" for obj, owner in self.conflicts)
+        super().__init__(
+            f"{subject}: objects it renders already exist and are not ours: {listed}; nothing "
+            f"was applied — rename the configuration or its Kustomizations, or delete or "
+            f"relabel the other objects; retried periodically"
+        )
+
+
 class ClusterRejectedError(PermanentError):
     """The API server rejected an object (validation, admission or authorization)."""
 
@@ -130,3 +149,7 @@ class DeletionTimeoutError(TemporaryError):
 
 class ClusterUnavailableError(TemporaryError):
     """The Kubernetes API could not be reached or asked us to slow down; retry later."""
+
+
+class LeaseLostError(TemporaryError):
+    """A reconciler replica was about to write without holding the Lease (or in an old term)."""

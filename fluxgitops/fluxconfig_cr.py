@@ -23,9 +23,20 @@ Flux objects into ``complianceState``, ``statuses[]``,
 Ready / Reconciling / Stalled conditions (through
 ``fluxgitops.status.set_condition``, the one place conditions change).
 
-Drift: ``view`` makes the compact copy the reconciler caches (no
-``managedFields``, Secret values replaced by digests); ``drifted`` says whether
-a live object no longer carries what was applied. Pure: no I/O.
+Drift: ``view`` makes the compact copy the reconciler caches (of
+``managedFields`` only who manages it and how, Secret values replaced by
+digests); ``drifted`` says whether a live object no longer carries what was
+applied.
+
+Ownership: ``foreign_owner`` is the rule applied before every write — an
+existing object is ours only when it carries our ``managed-by`` label and the
+configuration labels of the object we render, and no field manager outside
+fluxgitops server-side-applies it; otherwise the FluxConfig is Stalled with
+``OwnershipConflict`` and the object is left alone. ``deletable`` is the rule
+before every delete (our labels for that configuration). The inventory
+(``status.inventory.entries[]``, Flux's ``<namespace>_<name>_<group>_<kind>``
+ids) records what the reconciler applied: ``inventory_status`` /
+``inventory_keys`` write and read it. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -45,9 +56,11 @@ from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.render.configuration import RenderOptions, render_configuration
 from fluxgitops.render.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
 from fluxgitops.render.meta import (
+    FIELD_MANAGER,
     KUSTOMIZE_API_VERSION,
     LABEL_CONFIGURATION,
     LABEL_CONFIGURATION_NAMESPACE,
+    LABEL_MANAGED_BY,
     RBAC_API_VERSION,
     SOURCE_API_VERSION,
     auth_secret_name,
@@ -126,8 +139,12 @@ REASON_RETRY = "ProgressingWithRetry"
 REASON_INVALID = "ValidationFailed"
 REASON_APPLY_FAILED = "ApplyFailed"
 REASON_SUSPENDED = "Suspended"
+REASON_OWNERSHIP_CONFLICT = "OwnershipConflict"
 
-Phase = Literal["applied", "invalid", "rejected", "retrying", "suspended"]
+RECONCILER_FIELD_MANAGER = f"{FIELD_MANAGER}-reconciler"
+"""The reconciler's server-side apply field manager (the provider's is ``FIELD_MANAGER``)."""
+
+Phase = Literal["applied", "invalid", "rejected", "conflict", "retrying", "suspended"]
 
 
 def subject(namespace: str, name: str) -> str:
@@ -312,14 +329,32 @@ def _flux_status(status: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _managers(meta: Mapping[str, Any]) -> list[dict[str, str]]:
+    """``managedFields`` reduced to who writes the object itself (not its status) and how."""
+    out: list[dict[str, str]] = []
+    for entry in meta.get("managedFields") or []:
+        if not isinstance(entry, Mapping) or entry.get("subresource"):
+            continue
+        item = {
+            "manager": str(entry.get("manager", "")),
+            "operation": str(entry.get("operation") or ""),
+        }
+        if item not in out:
+            out.append(item)
+    return out
+
+
 def view(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A compact copy to cache and compare: no ``managedFields``, Secret values as digests,
-    of a Flux object's status only what compliance reads."""
+    """A compact copy to cache and compare: of ``managedFields`` only manager and operation,
+    Secret values as digests, of a Flux object's status only what compliance reads."""
     out = {k: v for k, v in body.items() if k != "metadata"}
     if body.get("kind") in FLUX_KINDS and isinstance(out.get("status"), Mapping):
         out["status"] = _flux_status(out["status"])
     meta = body.get("metadata") or {}
     kept = {k: meta[k] for k in _KEPT_METADATA if meta.get(k) is not None}
+    managers = _managers(meta)
+    if managers:
+        kept["managedFields"] = managers
     if "annotations" in kept:
         kept["annotations"] = {
             k: v for k, v in kept["annotations"].items() if k not in SERVER_ANNOTATIONS
@@ -419,8 +454,10 @@ class Verdict:
 
 def verdict(outcome: Outcome, state: Compliance, has_flux: bool) -> Verdict:
     """The compliance and conditions for ``outcome`` given the Flux objects' ``state``."""
-    if outcome.phase in ("invalid", "rejected"):
-        reason = REASON_INVALID if outcome.phase == "invalid" else REASON_APPLY_FAILED
+    if outcome.phase in ("invalid", "rejected", "conflict"):
+        reason = {"invalid": REASON_INVALID, "conflict": REASON_OWNERSHIP_CONFLICT}.get(
+            outcome.phase, REASON_APPLY_FAILED
+        )
         return Verdict(
             NON_COMPLIANT,
             outcome.message,
@@ -550,3 +587,116 @@ def stale_keys(
 def flux_keys(manifests: Iterable[Manifest]) -> list[ObjectKey]:
     """The keys of the Flux objects among ``manifests``, in order."""
     return [m.key for m in manifests if m.key.kind in FLUX_KINDS]
+
+
+# ---------------------------------------------------------------- ownership
+
+
+OWNER_LABELS = (LABEL_MANAGED_BY, LABEL_CONFIGURATION, LABEL_CONFIGURATION_NAMESPACE)
+"""The labels that say which configuration (or namespace, for shared objects) owns an object."""
+
+
+def _labels(body: Mapping[str, Any] | None) -> Mapping[str, str]:
+    labels: Mapping[str, str] = ((body or {}).get("metadata") or {}).get("labels") or {}
+    return labels
+
+
+def owner_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    """Only the ownership labels of ``labels``."""
+    return {k: str(v) for k, v in (labels or {}).items() if k in OWNER_LABELS}
+
+
+def is_our_manager(manager: str) -> bool:
+    """True for the provider's and every reconciler replica's field manager."""
+    return manager == FIELD_MANAGER or manager.startswith(f"{FIELD_MANAGER}-")
+
+
+def _describe_labels(labels: Mapping[str, str]) -> str:
+    managed_by = labels.get(LABEL_MANAGED_BY)
+    namespace = labels.get(LABEL_CONFIGURATION_NAMESPACE)
+    config = labels.get(LABEL_CONFIGURATION)
+    if managed_by == "fluxgitops" and namespace and config:
+        return f"{subject(namespace, config)} (by its labels)"
+    if managed_by == "fluxgitops" and namespace:
+        return f"the shared objects of namespace {namespace} (by its labels)"
+    if managed_by:
+        return f"{LABEL_MANAGED_BY}={managed_by!r}"
+    return "no fluxgitops labels"
+
+
+def foreign_owner(desired_labels: Mapping[str, str], live: Mapping[str, Any] | None) -> str | None:
+    """Who owns ``live`` when it is not ours to write (None when absent or ours).
+
+    Ours means: the ownership labels equal those we render (``desired_labels``)
+    and every field manager that server-side-applies it is ours. Hand edits
+    (``Update`` by kubectl and the like) of our objects are drift, healed by
+    the next apply; a foreign ``Apply`` manager is another declarative owner.
+    """
+    if live is None:
+        return None
+    labels = owner_labels(_labels(live))
+    managers = _managers(live.get("metadata") or {})
+    appliers = sorted(
+        {m["manager"] for m in managers if m["operation"] == "Apply"}
+        - {m["manager"] for m in managers if is_our_manager(m["manager"])}
+    )
+    if labels == owner_labels(desired_labels) and not appliers:
+        return None
+    others = sorted({m["manager"] for m in managers if not is_our_manager(m["manager"])})
+    shown = appliers or others
+    parts = [] if labels == owner_labels(desired_labels) else [_describe_labels(labels)]
+    if shown:
+        parts.append("field manager " + ", ".join(repr(m) for m in shown))
+    return "; ".join(parts)
+
+
+def deletable(
+    expected_labels: Mapping[str, str], live: Mapping[str, Any] | None, *, recorded: bool
+) -> bool:
+    """True when ``live`` is ours to delete: it still carries the ownership labels we gave it,
+    and we applied it — ``recorded`` in the inventory, or written by one of our field managers
+    (applied before a crash could record it). An object someone else labelled is not."""
+    if live is None or owner_labels(_labels(live)) != owner_labels(expected_labels):
+        return False
+    managers = _managers(live.get("metadata") or {})
+    return recorded or any(is_our_manager(m["manager"]) for m in managers)
+
+
+# ---------------------------------------------------------------- inventory
+
+
+def inventory_id(key: ObjectKey) -> str:
+    """Flux's inventory id: ``<namespace>_<name>_<group>_<kind>`` (empty group for core)."""
+    group = key.api_version.rpartition("/")[0]
+    return f"{key.namespace}_{key.name}_{group}_{key.kind}"
+
+
+def inventory_status(keys: Iterable[ObjectKey]) -> dict[str, Any]:
+    """``status.inventory``: one ``{id, v}`` entry per applied object, sorted by id (as Flux)."""
+    entries = {
+        inventory_id(k): {"id": inventory_id(k), "v": k.api_version.rpartition("/")[2]}
+        for k in keys
+    }
+    return {"entries": [entries[i] for i in sorted(entries)]}
+
+
+def inventory_keys(status: Mapping[str, Any] | None) -> list[ObjectKey]:
+    """The keys a ``status.inventory`` lists (malformed entries are left out)."""
+    inventory = (status or {}).get("inventory")
+    entries = inventory.get("entries") if isinstance(inventory, Mapping) else None
+    keys: list[ObjectKey] = []
+    for entry in entries or []:
+        if not isinstance(entry, Mapping):
+            continue
+        parts = str(entry.get("id", "")).split("_")
+        version = str(entry.get("v") or "")
+        if len(parts) != 4 or not parts[1] or not parts[3] or not version:
+            continue
+        namespace, name, group, kind = parts
+        keys.append(ObjectKey(f"{group}/{version}" if group else version, kind, namespace, name))
+    return keys
+
+
+def with_inventory(status: Mapping[str, Any], keys: Iterable[ObjectKey]) -> dict[str, Any]:
+    """``status`` with ``inventory`` listing ``keys`` (what the reconciler applied)."""
+    return {**status, "inventory": inventory_status(keys)}

@@ -7,7 +7,12 @@ says come from the pure core (``fluxgitops.render``,
 ``fluxgitops.kube``. Modules: ``options`` (settings), ``workqueue`` (dedup +
 backoff), ``inventory`` (what was seen and decided), ``actions`` (one
 reconcile / finalize / status write, sync lightkube), ``election`` (Lease
-leader election), ``operator`` (kopf wiring), ``runner`` (in a thread, for
-tests and benchmarks) and ``cli`` (``fluxgitops reconciler run`` /
+leader election and the fence every write passes), ``operator`` (kopf wiring),
+``runner`` (in a thread, for tests and benchmarks) and ``cli`` (``fluxgitops reconciler run`` /
 ``python -m reconciler run``).
+
+Guards (issue 16): nothing is written over an object that is not ours
+(``OwnershipConflict``), nothing is deleted that the inventory or our field
+managers do not vouch for, no write leaves a replica that lost the Lease, and
+objects of a FluxConfig that is gone are swept up.
 """

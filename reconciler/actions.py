@@ -8,26 +8,40 @@ what the status says) come from the pure ``fluxgitops.fluxconfig_cr``.
 Errors are classified, never raised past the caller: temporary ones (API
 unreachable, 429, 5xx, 409/410) retry with backoff; permanent ones stall the
 FluxConfig with a message. The generated private key is never logged.
+
+Ownership (the I/O in ``reconciler.ownership``): before anything is applied,
+every object the FluxConfig renders is checked against the live one (the watch
+cache, else a read):
+``fluxconfig_cr.foreign_owner`` must find it absent or ours, or nothing is
+written and the FluxConfig is Stalled ``OwnershipConflict``. Pruning and
+finalizing delete only what the inventory (``status.inventory``) says we
+applied, plus objects labelled for the configuration that one of our field
+managers wrote (applied before a crash could record them) — never an object
+someone else labelled or took over. ``collect_orphans`` does the same for a
+FluxConfig that is gone. The client may be a ``reconciler.election.FencedClient``:
+a write after the Lease was lost raises ``LeaseLostError`` (reported as
+``fenced``, never as a status).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
 from lightkube import ApiError, Client
-from lightkube.operators import not_exists
 from lightkube.resources.core_v1 import Secret
 from lightkube.types import PatchType
 
 from fluxgitops.errors import (
     DeletionTimeoutError,
     FluxGitOpsError,
+    LeaseLostError,
+    OwnershipConflictError,
     PermanentError,
     SpecError,
     TemporaryError,
@@ -35,7 +49,6 @@ from fluxgitops.errors import (
 from fluxgitops.fluxconfig_cr import (
     ANNOTATION_FORCE_FINALIZE,
     FINALIZER,
-    MANAGED_KINDS,
     RBAC_KINDS,
     DesiredConfiguration,
     Outcome,
@@ -43,6 +56,7 @@ from fluxgitops.fluxconfig_cr import (
     configuration_from_cr,
     decode_secret_data,
     identity_from_secret,
+    inventory_keys,
     owned_manifests,
     protected_settings_ref,
     secret_to_read,
@@ -50,16 +64,28 @@ from fluxgitops.fluxconfig_cr import (
     subject,
     view,
 )
-from fluxgitops.kube.apply import apply_manifests, delete_objects, list_labelled, translate
+from fluxgitops.kube.apply import (
+    apply_manifests,
+    translate,
+)
 from fluxgitops.kube.client import resource_for
-from fluxgitops.render.manifest import Manifest, ObjectKey
+from fluxgitops.render.manifest import ObjectKey
 from fluxgitops.render.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_KIND,
-    LABEL_CONFIGURATION,
-    LABEL_CONFIGURATION_NAMESPACE,
+    labels_for,
 )
 from fluxgitops.sshkeys import SshIdentity, generate_ed25519
+from reconciler.ownership import (
+    Lookup,
+    check_ownership,
+    cleanup,
+    no_cache,
+    ours_to_delete,
+    owned_by,
+    prune,
+    shared_by_labels,
+)
 
 log = logging.getLogger("fluxgitops.reconciler")
 
@@ -141,6 +167,14 @@ def read_fluxconfig(client: Client, namespace: str, name: str) -> dict[str, Any]
         raise translate(exc, subject(namespace, name)) from exc
 
 
+def fluxconfig_count(client: Client, namespace: str) -> int:
+    """How many FluxConfigs namespace ``namespace`` holds (read from the API, not a cache)."""
+    try:
+        return sum(1 for _ in client.list(_fluxconfig(), namespace=namespace))
+    except (ApiError, httpx2.HTTPError, OSError) as exc:
+        raise translate(exc, f"FluxConfig list in {namespace}") from exc
+
+
 def update_finalizers(
     client: Client, namespace: str, name: str, change: Callable[[list[str]], list[str]]
 ) -> dict[str, Any] | None:
@@ -200,33 +234,6 @@ def write_status(
     return _as_dict(live)
 
 
-def list_keys(
-    client: Client, namespace: str, labels: Mapping[str, Any], kinds: Iterable[tuple[str, str]]
-) -> list[ObjectKey]:
-    """Keys of the objects of ``kinds`` carrying ``labels`` (cluster-scoped kinds: anywhere)."""
-    return [Manifest(body).key for body in list_labelled(client, namespace, labels, kinds)]
-
-
-def owned_by_labels(client: Client, namespace: str, name: str) -> list[ObjectKey]:
-    """Every object labelled as belonging to configuration ``namespace/name``."""
-    labels = {LABEL_CONFIGURATION: name, LABEL_CONFIGURATION_NAMESPACE: namespace}
-    return list_keys(client, namespace, labels, MANAGED_KINDS)
-
-
-def shared_by_labels(client: Client, namespace: str) -> list[ObjectKey]:
-    """The namespace's shared objects (``flux-applier`` RBAC): namespace label, no config label."""
-    labels = {LABEL_CONFIGURATION_NAMESPACE: namespace, LABEL_CONFIGURATION: not_exists()}
-    return list_keys(client, namespace, labels, [k for k in MANAGED_KINDS if k[1] in RBAC_KINDS])
-
-
-def prune(client: Client, keys: Sequence[ObjectKey]) -> None:
-    """Delete ``keys`` without waiting for Flux finalizers (their controllers take over)."""
-    if not keys:
-        return
-    with contextlib.suppress(DeletionTimeoutError):
-        delete_objects(client, list(keys), timeout=0.0, poll=0.0)
-
-
 # ---------------------------------------------------------------- reconcile
 
 
@@ -243,6 +250,8 @@ class ReconcileInput:
     """Live shared objects of the namespace."""
     shared_wanted: frozenset[ObjectKey] | None = frozenset()
     """Shared objects other FluxConfigs of the namespace render (None: not known yet)."""
+    lookup: Lookup = no_cache
+    """The watch cache of labelled objects (read from the worker thread; dict reads only)."""
 
 
 @dataclass
@@ -259,6 +268,10 @@ class ReconcileResult:
     """Retry after this many seconds (None: the queue's backoff decides)."""
     gone: bool = False
     """The FluxConfig no longer exists (deleted while the watch was down)."""
+    inventory: list[ObjectKey] | None = None
+    """What this reconcile applied (None: nothing, the recorded inventory stands)."""
+    fenced: bool = False
+    """A write was refused because this replica lost the Lease: no status, no retry here."""
 
 
 def _retrying(gen: int, exc: BaseException) -> ReconcileResult:
@@ -279,15 +292,47 @@ def _identity(desired: DesiredConfiguration, secret_data: Mapping[str, str] | No
     return identity
 
 
+def _generated_identity(
+    client: Client,
+    inp: ReconcileInput,
+    desired: DesiredConfiguration,
+    secret_data: Mapping[str, str] | None,
+) -> SshIdentity | None:
+    """The key to put in ``<name>-auth`` when the reconciler generates it (None otherwise);
+    never generated over, nor taken from, a Secret that is not ours."""
+    if not desired.generate_ssh_key:
+        return None
+    spec = desired.spec
+    labels = labels_for(spec.name, spec.namespace)
+    check_ownership(
+        client, [(desired.auth_secret, labels)], inp.lookup, subject(spec.namespace, spec.name)
+    )
+    return _identity(desired, secret_data)
+
+
 def _stale(
-    inp: ReconcileInput, views: Mapping[ObjectKey, Any], desired: DesiredConfiguration
+    client: Client,
+    inp: ReconcileInput,
+    views: Mapping[ObjectKey, Any],
+    desired: DesiredConfiguration,
 ) -> list[ObjectKey]:
-    """Labelled objects no longer rendered; never the applier's Secrets; shared RBAC only when no
-    other FluxConfig of the namespace renders it."""
+    """Objects we applied (inventory) or labelled ours that are no longer rendered; never the
+    applier's Secrets, never what someone else took over; shared RBAC only when no other
+    FluxConfig of the namespace renders it."""
     keep = [desired.auth_secret]
     if desired.protected_settings is not None:
         keep.append(ObjectKey("v1", "Secret", desired.spec.namespace, desired.protected_settings))
-    stale = stale_keys(inp.owned, views, keep=keep)
+    recorded = inventory_keys(inp.body.get("status") or {})
+    mine = [k for k in recorded if k.kind not in RBAC_KINDS] + list(inp.owned)
+    candidates = stale_keys(mine, views, keep=keep)
+    expected = labels_for(desired.spec.name, desired.spec.namespace)
+    stale, left = ours_to_delete(client, candidates, expected, recorded, inp.lookup)
+    if left:
+        log.warning(
+            "%s: no longer rendered but not ours any more, left in place: %s",
+            subject(desired.spec.namespace, desired.spec.name),
+            ", ".join(left),
+        )
     if inp.shared_wanted is not None:
         stale += stale_keys(inp.shared, views, keep=inp.shared_wanted)
     return stale
@@ -324,7 +369,7 @@ def reconcile(
                 client, namespace, name, lambda f: f if FINALIZER in f else [*f, FINALIZER]
             )
             if body is None:
-                return ReconcileResult(Outcome("retrying", gen, f"{where} is gone"))
+                return ReconcileResult(Outcome("retrying", gen, f"{where} is gone"), gone=True)
         secret_name = secret_to_read(name, cr_spec) if isinstance(cr_spec, Mapping) else None
         secret_data = read_secret(client, namespace, secret_name) if secret_name else None
         ref = protected_settings_ref(cr_spec) if isinstance(cr_spec, Mapping) else None
@@ -339,13 +384,14 @@ def reconcile(
         except SpecError as exc:
             log.warning("%s", exc)
             return ReconcileResult(Outcome("invalid", gen, str(exc)), body=body)
-        identity = _identity(desired, secret_data) if desired.generate_ssh_key else None
+        identity = _generated_identity(client, inp, desired, secret_data)
         manifests = owned_manifests(desired, identity)
+        check_ownership(client, owned_by(manifests), inp.lookup, where)
         views = {m.key: view(m.body) for m in manifests}
         protected = None if desired.generate_ssh_key else desired.auth_secret
         publish(views, protected)
         applied = apply_manifests(client, manifests, force=True)
-        stale = _stale(inp, views, desired)
+        stale = _stale(client, inp, views, desired)
         prune(client, stale)
         if stale:
             log.info("%s: removed %s", where, ", ".join(str(k) for k in stale))
@@ -358,7 +404,14 @@ def reconcile(
             public_key=identity.public_key if identity is not None else "",
             applied=[view(o) for o in applied],
             body=body,
+            inventory=[m.key for m in manifests],
         )
+    except LeaseLostError as exc:
+        log.info("%s: %s", where, exc)
+        return ReconcileResult(Outcome("retrying", gen, str(exc)), fenced=True)
+    except OwnershipConflictError as exc:
+        log.warning("%s", exc)
+        return ReconcileResult(Outcome("conflict", gen, str(exc)), body=body)
     except FluxGitOpsError as exc:
         if is_temporary(exc):
             log.info("%s: %s", where, exc)
@@ -392,6 +445,34 @@ def _deletion_age(body: Mapping[str, Any]) -> float:
     return (datetime.now(UTC) - when).total_seconds()
 
 
+def collect_orphans(
+    client: Client, namespace: str, name: str | None, *, others_remain: bool
+) -> list[ObjectKey] | None:
+    """Delete the objects of FluxConfig ``namespace/name`` if it no longer exists (its finalizer
+    was removed by hand, or it was deleted before its first reconcile); ``name`` None: the
+    namespace's shared RBAC, when no FluxConfig remains there. The keys deleted; None when the
+    FluxConfig exists after all (the cache lagged)."""
+    if name is not None and read_fluxconfig(client, namespace, name) is not None:
+        return None
+    if name is None:
+        if others_remain or fluxconfig_count(client, namespace):
+            return None
+        keys = shared_by_labels(client, namespace)
+        prune(client, keys)
+        return keys
+    with contextlib.suppress(DeletionTimeoutError):  # Flux finalizers: their controllers go on
+        return cleanup(
+            client,
+            namespace,
+            name,
+            [],
+            others_remain=others_remain,
+            timeout=0.0,
+            remove_finalizers=False,
+        )
+    return []
+
+
 def finalize(
     client: Client,
     body: Mapping[str, Any],
@@ -400,7 +481,8 @@ def finalize(
     tombstone: bool,
     timeout: float,
 ) -> FinalizeResult:
-    """Delete what a deleted FluxConfig owns (found by label), then remove the finalizer.
+    """Delete what a deleted FluxConfig applied (its inventory, plus labelled objects our field
+    managers wrote), then remove the finalizer.
 
     Flux objects and Secrets go first; the namespace's shared ``flux-applier``
     RBAC goes last and only when no other FluxConfig of the namespace remains
@@ -422,18 +504,21 @@ def finalize(
             )
             return FinalizeResult(True, "finalizer removed without cleanup")
         overdue = _deletion_age(body) >= timeout
-        owned = owned_by_labels(client, namespace, name)
-        shared = [] if others_remain else shared_by_labels(client, namespace)
-        first = [k for k in owned if k.kind not in RBAC_KINDS]
-        last = [k for k in owned if k.kind in RBAC_KINDS] + shared
-        for keys in (first, last):
-            if not keys:
-                continue
-            delete_objects(client, keys, timeout=0.5, poll=0.1, remove_finalizers=overdue)
+        deleted = cleanup(
+            client,
+            namespace,
+            name,
+            inventory_keys(body.get("status") or {}),
+            others_remain=others_remain,
+            timeout=0.5,
+            remove_finalizers=overdue,
+        )
         if not tombstone:
             update_finalizers(client, namespace, name, lambda f: [x for x in f if x != FINALIZER])
-        log.info("%s: deleted %d objects, finalizer removed", where, len(first) + len(last))
-        return FinalizeResult(True, f"deleted {len(first) + len(last)} objects")
+        log.info("%s: deleted %d objects, finalizer removed", where, len(deleted))
+        return FinalizeResult(True, f"deleted {len(deleted)} objects")
+    except LeaseLostError:
+        raise  # the operator steps down; the next leader finalizes
     except DeletionTimeoutError as exc:
         message = f"{where}: waiting for deleted objects to go: {exc}"
         log.info("%s", message)

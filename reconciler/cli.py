@@ -45,6 +45,10 @@ def run(
     resync_interval: Annotated[
         float, typer.Option(help="Seconds between full resyncs of every FluxConfig")
     ] = 600.0,
+    orphan_sweep_interval: Annotated[
+        float,
+        typer.Option(help="Seconds between sweeps for objects of FluxConfigs that are gone"),
+    ] = 300.0,
     deletion_timeout: Annotated[
         float, typer.Option(help="Seconds before finalizers of deleted objects are removed")
     ] = 300.0,
@@ -54,7 +58,9 @@ def run(
     lease_namespace: Annotated[
         str | None, typer.Option(help="Namespace of the Lease (default: POD_NAMESPACE or default)")
     ] = None,
-    identity: Annotated[str | None, typer.Option(help="Name in the Lease")] = None,
+    identity: Annotated[
+        str | None, typer.Option(help="Name in the Lease (default: POD_NAME, else the host name)")
+    ] = None,
     liveness: Annotated[
         str | None, typer.Option(help="Serve the liveness probe, e.g. http://0.0.0.0:8080/healthz")
     ] = None,
@@ -77,6 +83,7 @@ def run(
         namespaces=tuple(namespace or ()),
         workers=workers,
         resync_interval=resync_interval,
+        orphan_sweep_interval=orphan_sweep_interval,
         deletion_timeout=deletion_timeout,
         leader_election=leader_elect,
         lease_namespace=lease_namespace or default_lease_namespace(),

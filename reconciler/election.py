@@ -10,7 +10,16 @@ others; on shutdown the Lease is released so a standby takes over at once.
 Followers keep watching (warm caches) but their workers wait. Every change of
 the Lease seen on the server is reported through ``on_observed`` — the
 liveness probe compares it with the Lease events the kopf watch delivers.
-Used by ``reconciler.operator``.
+
+Fencing: every (re)acquisition starts a new term (``leaseTransitions`` + 1, a
+new ``acquireTime``), also when a restarted replica reclaims the Lease it
+still holds under its stable identity (at once, no expiry wait). The
+``Fence`` holds the current term and when it was last renewed; the workers'
+``FencedClient`` checks it immediately before every write (and the Lease on
+the server at the start of each job) and raises ``LeaseLostError`` once the
+term changed or the last renewal is older than ``renew_deadline`` — e.g. a
+leader paused past its Lease, resumed with writes queued. Used by
+``reconciler.operator``.
 """
 
 from __future__ import annotations
@@ -19,14 +28,19 @@ import asyncio
 import contextlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import httpx2
-from lightkube import ApiError, AsyncClient
+from lightkube import ApiError, AsyncClient, Client
 from lightkube.resources.coordination_v1 import Lease
+
+from fluxgitops.errors import LeaseLostError
+from fluxgitops.kube.apply import translate
 
 log = logging.getLogger("fluxgitops.reconciler.election")
 
@@ -35,6 +49,147 @@ LEASE_ERRORS = (ApiError, httpx2.HTTPError, OSError)
 
 def _micro_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One leadership term: who holds the Lease, since which transition and when acquired."""
+
+    holder: str
+    transitions: int
+    acquired: str
+
+    def __str__(self) -> str:
+        return f"{self.holder} (term {self.transitions}, acquired {self.acquired})"
+
+
+def term_of(spec: Any) -> Term:
+    """The term a Lease ``spec`` records."""
+    acquire = getattr(spec, "acquireTime", None)
+    return Term(
+        str(getattr(spec, "holderIdentity", None) or ""),
+        int(getattr(spec, "leaseTransitions", None) or 0),
+        acquire.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if isinstance(acquire, datetime)
+        else str(acquire or ""),
+    )
+
+
+class Fence:
+    """The term this replica holds and when it was last renewed; shared with the worker threads.
+
+    ``disabled`` (no leader election): every check passes.
+    """
+
+    def __init__(
+        self, namespace: str, name: str, identity: str, renew_deadline: float, *, enabled: bool
+    ) -> None:
+        self.namespace = namespace
+        self.name = name
+        self.identity = identity
+        self.renew_deadline = renew_deadline
+        self.enabled = enabled
+        self.refused = 0
+        """Writes refused so far (read by tests and the liveness report)."""
+        self._state: tuple[Term, float] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def term(self) -> Term | None:
+        """The current term (None when not leading)."""
+        state = self._state
+        return state[0] if state is not None else None
+
+    def renewed(self, term: Term, at: float) -> None:
+        """The Lease was written with ``term`` by a request sent at ``at`` (monotonic)."""
+        self._state = (term, at)
+
+    def lost(self) -> None:
+        """Leadership ended: every further write is refused until the next term."""
+        self._state = None
+
+    def _refuse(self, what: str, why: str) -> LeaseLostError:
+        with self._lock:
+            self.refused += 1
+        return LeaseLostError(
+            f"{what}: not written — {self.identity} {why} (Lease {self.namespace}/{self.name}); "
+            f"the work is left to the current leader"
+        )
+
+    def check(self, term: Term | None, what: str) -> None:
+        """Raise ``LeaseLostError`` unless ``term`` is still ours and freshly renewed."""
+        if not self.enabled:
+            return
+        state = self._state
+        if state is None:
+            raise self._refuse(what, "does not hold the lease")
+        current, renewed_at = state
+        if term is not None and current != term:
+            raise self._refuse(what, f"started this work in term {term}, now {current}")
+        age = time.monotonic() - renewed_at
+        if age > self.renew_deadline:
+            raise self._refuse(
+                what,
+                f"last renewed the lease {age:.1f}s ago (renew deadline {self.renew_deadline:g}s)",
+            )
+
+    def verify(self, client: Client, term: Term | None, what: str) -> None:
+        """``check``, then read the Lease: it must still record ``term`` on the server."""
+        if not self.enabled:
+            return
+        self.check(term, what)
+        try:
+            lease = client.get(Lease, self.name, namespace=self.namespace)
+        except (ApiError, httpx2.HTTPError, OSError) as exc:
+            raise translate(exc, f"Lease {self.namespace}/{self.name}") from exc
+        live = term_of(lease.spec)
+        if live != (term or self.term):
+            raise self._refuse(what, f"sees the lease held by {live}")
+
+
+class FencedClient(Client):
+    """A sync lightkube client whose writes pass ``Fence.check`` first (for one worker thread).
+
+    ``term`` is the term the current job started in (set by the worker before each job).
+    """
+
+    def __init__(self, *args: Any, fence: Fence, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fence = fence
+        self.term: Term | None = None
+
+    def _fenced(self, verb: str, args: tuple[Any, ...]) -> None:
+        target = args[0] if args else None
+        kind = getattr(target, "kind", None) or getattr(target, "__name__", None) or "object"
+        name = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
+        if not name:
+            meta = getattr(target, "metadata", None)
+            name = getattr(meta, "name", None) or ""
+        self.fence.check(self.term, f"{verb} {kind} {name}".rstrip())
+
+    def apply(self, *args: Any, **kwargs: Any) -> Any:
+        self._fenced("apply", args)
+        return super().apply(*args, **kwargs)
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        self._fenced("create", args)
+        return super().create(*args, **kwargs)
+
+    def replace(self, *args: Any, **kwargs: Any) -> Any:
+        self._fenced("replace", args)
+        return super().replace(*args, **kwargs)
+
+    def patch(self, *args: Any, **kwargs: Any) -> Any:
+        self._fenced("patch", args)
+        return super().patch(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._fenced("delete", args)
+        return super().delete(*args, **kwargs)
+
+    def deletecollection(self, *args: Any, **kwargs: Any) -> Any:
+        self._fenced("deletecollection", args)
+        return super().deletecollection(*args, **kwargs)
 
 
 class LeaderElector:
@@ -53,8 +208,10 @@ class LeaderElector:
         on_started: Callable[[], None],
         on_stopped: Callable[[], None],
         on_observed: Callable[[], None] = lambda: None,
+        fence: Fence | None = None,
     ) -> None:
         self.client = client
+        self.fence = fence
         self.namespace = namespace
         self.name = name
         self.identity = identity
@@ -66,6 +223,8 @@ class LeaderElector:
         self.on_observed = on_observed
         self.leading = False
         self.holder: str | None = None
+        self.term: Term | None = None
+        """The term of our last successful write of the Lease."""
         self._renewed_at = 0.0
         self._record: tuple[Any, ...] | None = None
         self._observed_at = 0.0
@@ -74,6 +233,7 @@ class LeaderElector:
         """Elect forever (until cancelled; then release the Lease if held)."""
         try:
             while True:
+                sent = time.monotonic()
                 try:
                     held = await self.try_acquire_or_renew()
                 except LEASE_ERRORS as exc:
@@ -81,6 +241,8 @@ class LeaderElector:
                     held = False
                 now = time.monotonic()
                 if held:
+                    if self.fence is not None and self.term is not None:
+                        self.fence.renewed(self.term, sent)
                     self._renewed_at = now
                     if not self.leading:
                         self.leading = True
@@ -91,15 +253,28 @@ class LeaderElector:
                     or (self.holder not in (None, "", self.identity))
                 ):
                     self.leading = False
+                    if self.fence is not None:
+                        self.fence.lost()
                     log.warning("%s lost the lease to %s", self.identity, self.holder or "nobody")
                     self.on_stopped()
                 await asyncio.sleep(self.retry_period)
         finally:
+            if self.fence is not None:
+                self.fence.lost()
             if self.leading:
                 self.leading = False
                 self.on_stopped()
                 with contextlib.suppress(*LEASE_ERRORS, asyncio.CancelledError):
                     await asyncio.wait_for(asyncio.shield(self.release()), timeout=2.0)
+
+    def step_down(self, reason: str) -> None:
+        """Stop leading now (a write was fenced off); the next round starts a new term."""
+        if self.fence is not None:
+            self.fence.lost()
+        if self.leading:
+            self.leading = False
+            log.warning("%s steps down: %s", self.identity, reason)
+            self.on_stopped()
 
     def _observe(self, spec: Any) -> None:
         record = (
@@ -146,6 +321,7 @@ class LeaderElector:
                     return False
                 raise
             self._observe(created.spec)
+            self.term = term_of(created.spec)
             return True
         spec = lease.spec
         self._observe(spec)
@@ -154,11 +330,14 @@ class LeaderElector:
         mine = holder == self.identity
         if holder and not mine and time.monotonic() < self._observed_at + duration:
             return False
+        renewing = mine and self.leading and self.term == term_of(spec)
+        # anything else starts a new term — also our own identity reclaiming after a restart,
+        # so writes of an earlier incarnation (or of our own lost term) are fenced off
         acquire = getattr(spec, "acquireTime", None)
         acquire_text = (
-            acquire.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if mine and acquire is not None else ""
+            acquire.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if renewing and acquire is not None else ""
         )
-        transitions = int(getattr(spec, "leaseTransitions", None) or 0) + (0 if mine else 1)
+        transitions = int(getattr(spec, "leaseTransitions", None) or 0) + (0 if renewing else 1)
         version = lease.metadata.resourceVersion if lease.metadata else None
         try:
             replaced = await self.client.replace(self._body(acquire_text, transitions, version))
@@ -167,6 +346,7 @@ class LeaderElector:
                 return False
             raise
         self._observe(replaced.spec)
+        self.term = term_of(replaced.spec)
         return True
 
     async def release(self) -> None:

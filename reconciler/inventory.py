@@ -57,6 +57,8 @@ class Record:
     stale: bool = False
     """The body may be older than the API's (after an outage): read it before reconciling."""
     finalized: bool = False
+    applied: list[ObjectKey] | None = None
+    """What the last successful reconcile applied (written as ``status.inventory``)."""
 
     @property
     def meta(self) -> Mapping[str, Any]:
@@ -110,8 +112,9 @@ class Inventory:
         key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
         record = self.configs.get(key)
         if event_type == "DELETED":
-            if record is None:
-                return key, None
+            if record is None:  # deleted before we saw it: still clean up what it left
+                self.configs[key] = Record(key, view(body), deleted=True)
+                return key, "cleanup"
             if record.finalized:
                 self.forget(key)
                 return key, None

@@ -7,8 +7,13 @@ and queue keys (``on.event`` handlers: no kopf annotations, no diff-base
 copies of the spec in annotations, no kopf finalizers). ``workers`` asyncio
 tasks take keys from the ``WorkQueue`` and run ``reconciler.actions`` in
 threads with one sync lightkube client each (field manager
-``fluxgitops-reconciler``). Only the Lease holder's workers run
-(``reconciler.election``); a follower keeps its caches warm. A liveness probe
+``fluxgitops-reconciler``), fenced: every write checks the Lease term the job
+started in (``reconciler.election.Fence``), so a leader that lost the Lease
+(paused, cut off) writes nothing more. Only the Lease holder's workers run
+(``reconciler.election``); a follower keeps its caches warm. The reconciler's
+applied objects are recorded in ``status.inventory``; a sweep on taking the
+lead and every ``orphan_sweep_interval`` collects labelled objects whose
+FluxConfig is gone. A liveness probe
 fails when the Lease changes on the server but the watch no longer delivers
 its events, or a worker died. Started by ``reconciler.runner`` (in a thread)
 and ``reconciler.cli`` (``fluxgitops reconciler run``).
@@ -20,6 +25,7 @@ import asyncio
 import base64
 import concurrent.futures
 import fnmatch
+import functools
 import logging
 import random
 import threading
@@ -32,22 +38,25 @@ import kopf
 from lightkube import AsyncClient, Client
 from lightkube.config.kubeconfig import SingleConfig
 
-from fluxgitops.errors import FluxGitOpsError
+from fluxgitops.errors import FluxGitOpsError, LeaseLostError
 from fluxgitops.fluxconfig_cr import (
     MANAGED_KINDS,
     build_status,
+    inventory_keys,
     status_changed,
     status_patch,
+    subject,
+    with_inventory,
 )
-from fluxgitops.kube.client import connect, load_config, register_kinds, resource_for
-from fluxgitops.render.manifest import Manifest
+from fluxgitops.kube.client import load_config, register_kinds, resource_for
+from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.render.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_PLURAL,
     LABEL_MANAGED_BY,
 )
 from reconciler import actions
-from reconciler.election import LeaderElector
+from reconciler.election import Fence, FencedClient, LeaderElector, Term
 from reconciler.inventory import ConfigKey, Inventory, Record
 from reconciler.options import ReconcilerOptions
 from reconciler.workqueue import Backoff, WorkQueue
@@ -140,6 +149,15 @@ class Reconciler:
         self._clients = threading.local()
         self._elector: LeaderElector | None = None
         self._sweep: asyncio.TimerHandle | None = None
+        self.fence = Fence(
+            options.lease_namespace,
+            options.lease_name,
+            options.identity,
+            options.renew_deadline,
+            enabled=options.leader_election,
+        )
+        self.orphans_collected: list[tuple[tuple[str, str | None], list[ObjectKey]]] = []
+        """What the orphan sweeps deleted, per (namespace, FluxConfig)."""
         self._register()
 
     # ------------------------------------------------------------ kopf wiring
@@ -223,6 +241,7 @@ class Reconciler:
         for n in range(self.options.workers):
             self._tasks.append(asyncio.create_task(self._worker(), name=f"reconciler-worker-{n}"))
         self._tasks.append(asyncio.create_task(self._resync(), name="reconciler-resync"))
+        self._tasks.append(asyncio.create_task(self._orphans(), name="reconciler-orphans"))
         self._tasks.append(asyncio.create_task(self._elect(), name="reconciler-election"))
         scope = ", ".join(self.options.namespaces) or "all namespaces"
         log.info(
@@ -326,6 +345,13 @@ class Reconciler:
     def _stopped_leading(self) -> None:
         self.leading.clear()
 
+    def _fenced(self, reason: str) -> None:
+        """A write was refused: stop working until the elector wins a new term."""
+        if self._elector is not None:
+            self._elector.step_down(reason)
+        else:
+            self._stopped_leading()
+
     async def _elect(self) -> None:
         if not self.options.leader_election:
             self._started_leading()
@@ -346,6 +372,7 @@ class Reconciler:
                 on_started=self._started_leading,
                 on_stopped=self._stopped_leading,
                 on_observed=self._lease_changed,
+                fence=self.fence,
             )
             await self._elector.run()
 
@@ -363,22 +390,36 @@ class Reconciler:
 
     # ------------------------------------------------------------ work
 
-    def _client(self) -> Client:
-        client: Client | None = getattr(self._clients, "client", None)
+    def _client(self) -> FencedClient:
+        """This worker thread's client; its writes are fenced by the Lease."""
+        client: FencedClient | None = getattr(self._clients, "client", None)
         if client is None:
             opts = self.options
-            client = connect(
-                opts.kubeconfig,
-                opts.context,
+            register_kinds()
+            client = FencedClient(
+                load_config(opts.kubeconfig, opts.context),
                 field_manager=opts.field_manager,
-                timeout=opts.request_timeout,
+                timeout=httpx2.Timeout(opts.request_timeout),
+                fence=self.fence,
             )
             self._clients.client = client
         return client
 
-    async def _in_thread(self, call: Callable[[Client], T]) -> T:
+    async def _in_thread(
+        self, call: Callable[[Client], T], term: Term | None = None, verify: str = ""
+    ) -> T:
+        """Run ``call`` in a worker thread, its writes fenced to ``term``; ``verify``: first
+        confirm on the server that the Lease still records ``term`` (naming ``verify``)."""
+
+        def run() -> T:
+            client = self._client()
+            client.term = term
+            if verify:
+                self.fence.verify(client, term, verify)
+            return call(client)
+
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: call(self._client()))
+        return await loop.run_in_executor(self._executor, run)
 
     async def _worker(self) -> None:
         while True:
@@ -388,27 +429,31 @@ class Reconciler:
                 if not self.leading.is_set():
                     self.queue.add(key, full=full)
                     continue
-                await self._process(key, full)
+                await self._process(key, full, self.fence.term)
             except asyncio.CancelledError:
                 raise
+            except LeaseLostError as exc:  # the next leader does it; we do it if we lead again
+                log.info("%s", exc)
+                self._fenced(str(exc))
+                self.queue.add(key, full=full)
             except Exception:
                 log.exception("FluxConfig %s/%s: unexpected error; retrying", *key)
                 self.queue.add(key, full=True, delay=self.backoff.next(key))
             finally:
                 self.queue.done(key)
 
-    async def _process(self, key: ConfigKey, full: bool) -> None:
+    async def _process(self, key: ConfigKey, full: bool, term: Term | None) -> None:
         record = self.inventory.configs.get(key)
         if record is None:
             return
         if record.deleting:
-            await self._finalize(record)
+            await self._finalize(record, term)
         elif full:
-            await self._reconcile(record)
+            await self._reconcile(record, term)
         else:
-            await self._refresh_status(record)
+            await self._refresh_status(record, term)
 
-    async def _reconcile(self, record: Record) -> None:
+    async def _reconcile(self, record: Record, term: Term | None) -> None:
         loop = asyncio.get_running_loop()
         namespace, name = record.key
         inp = actions.ReconcileInput(
@@ -417,14 +462,22 @@ class Reconciler:
             owned=self.inventory.owned_keys(namespace, name),
             shared=self.inventory.owned_keys(namespace, None),
             shared_wanted=self.inventory.shared_wanted(record.key),
+            lookup=self.inventory.live.get,
         )
 
         def publish(desired: dict[Any, dict[str, Any]], protected: Any) -> None:
             loop.call_soon_threadsafe(self.inventory.publish, record.key, desired, protected)
 
         record.attempted_generation = record.generation
-        result = await self._in_thread(lambda c: actions.reconcile(c, inp, publish))
+        result = await self._in_thread(
+            lambda c: actions.reconcile(c, inp, publish), term, verify=subject(*record.key)
+        )
         self.reconciles += 1
+        if result.fenced:  # lost the Lease mid-way: no status; done again if we lead again
+            record.attempted_generation = None
+            self._fenced(result.outcome.message)
+            self.queue.add(record.key)
+            return
         if result.gone:  # deleted while the watch was down: clean up what it left
             record.deleted = True
             self.queue.add(record.key)
@@ -441,18 +494,20 @@ class Reconciler:
             record.desired = None
         if result.public_key:
             record.public_key = result.public_key
-        await self._refresh_status(record)
+        if result.inventory is not None:
+            record.applied = result.inventory
+        await self._refresh_status(record, term)
         phase = result.outcome.phase
         if record.deleting:
             self.queue.add(record.key)  # seen deleted when re-read: finalize next
         elif phase == "retrying":
             self.queue.add(record.key, delay=result.delay or self.backoff.next(record.key))
-        elif phase == "rejected":
+        elif phase in ("rejected", "conflict"):
             self.queue.add(record.key, delay=self.options.stalled_retry)
         else:
             self.backoff.reset(record.key)
 
-    async def _refresh_status(self, record: Record) -> None:
+    async def _refresh_status(self, record: Record, term: Term | None) -> None:
         if record.outcome is None or record.deleting:
             return
         status = build_status(
@@ -463,12 +518,21 @@ class Reconciler:
             now=actions.utcnow(),
         )
         previous = record.status
+        applied = record.applied
+        if applied is None and "inventory" in previous:
+            applied = inventory_keys(previous)
+        if applied is not None:
+            status = with_inventory(status, applied)
         if not status_changed(previous, status):
             return
         namespace, name = record.key
         patch = status_patch(previous, status)
         try:
-            live = await self._in_thread(lambda c: actions.write_status(c, namespace, name, patch))
+            live = await self._in_thread(
+                lambda c: actions.write_status(c, namespace, name, patch), term
+            )
+        except LeaseLostError:
+            raise
         except FluxGitOpsError as exc:
             log.info("FluxConfig %s/%s: status not written (%s); retrying", namespace, name, exc)
             self.queue.add(record.key, full=False, delay=self.backoff.next(record.key))
@@ -476,7 +540,7 @@ class Reconciler:
         if live is not None:
             self.inventory.update_body(record.key, live)
 
-    async def _finalize(self, record: Record) -> None:
+    async def _finalize(self, record: Record, term: Term | None) -> None:
         others = self.inventory.others_remain(record.key)
         body, tombstone = record.body, record.deleted
         result = await self._in_thread(
@@ -486,7 +550,9 @@ class Reconciler:
                 others_remain=others,
                 tombstone=tombstone,
                 timeout=self.options.deletion_timeout,
-            )
+            ),
+            term,
+            verify=subject(*record.key),
         )
         if not result.done:
             self.queue.add(record.key, delay=result.delay)
@@ -495,6 +561,69 @@ class Reconciler:
         if record.deleted:
             self.inventory.forget(record.key)
             self.queue.forget(record.key)
+
+    # ------------------------------------------------------------ orphans
+
+    async def _orphans(self) -> None:
+        """Sweep for orphans once the lists are in after taking the lead, then periodically."""
+        while True:
+            await self.leading.wait()
+            await asyncio.sleep(SWEEP_DELAY)
+            if not self.leading.is_set():
+                continue
+            try:
+                await self.collect_orphans()
+            except LeaseLostError as exc:
+                self._fenced(str(exc))
+                continue
+            except FluxGitOpsError as exc:
+                log.info("orphan sweep interrupted (%s); next sweep in %gs", exc, SWEEP_DELAY)
+                continue
+            await asyncio.sleep(self.options.orphan_sweep_interval)
+
+    def orphan_candidates(self) -> list[tuple[str, str | None]]:
+        """Owners (namespace, FluxConfig; None: the namespace's shared RBAC) of cached labelled
+        objects with no FluxConfig record: gone, or not listed yet (checked before deleting)."""
+        configs = self.inventory.configs
+        namespaces = {ns for ns, _ in configs}
+        found = []
+        for (namespace, name), keys in list(self.inventory.owned.items()):
+            if not keys or not self._serves(namespace):
+                continue
+            if (name is not None and (namespace, name) not in configs) or (
+                name is None and namespace not in namespaces
+            ):
+                found.append((namespace, name))
+        return sorted(found, key=lambda o: (o[0], o[1] is None, o[1] or ""))
+
+    async def collect_orphans(self) -> int:
+        """Delete the objects of every FluxConfig that is gone; the number of objects deleted."""
+        total = 0
+        for namespace, name in self.orphan_candidates():
+            others = any(ns == namespace for ns, _ in self.inventory.configs)
+            term = self.fence.term
+            where = subject(namespace, name) if name else f"shared RBAC of namespace {namespace}"
+            keys = await self._in_thread(
+                functools.partial(
+                    actions.collect_orphans,
+                    namespace=namespace,
+                    name=name,
+                    others_remain=others,
+                ),
+                term,
+                verify=f"orphans of {where}",
+            )
+            if not keys:
+                continue
+            total += len(keys)
+            self.orphans_collected.append(((namespace, name), keys))
+            log.warning(
+                "collected orphans of %s (no FluxConfig any more, so Flux stops deploying "
+                "them): %s",
+                where,
+                ", ".join(str(k) for k in keys),
+            )
+        return total
 
     # ------------------------------------------------------------ health
 

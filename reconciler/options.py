@@ -11,14 +11,17 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
-FIELD_MANAGER = "fluxgitops-reconciler"
+from fluxgitops.fluxconfig_cr import RECONCILER_FIELD_MANAGER as FIELD_MANAGER
+
 LEASE_NAME = "fluxgitops-reconciler"
 
 
 def default_identity() -> str:
-    """``<pod or host name>-<random>``: unique per process, readable in the Lease."""
-    host = os.environ.get("POD_NAME") or socket.gethostname()
-    return f"{host}-{uuid.uuid4().hex[:6]}"
+    """The pod name (``POD_NAME``, else the host name, which is the pod name in a pod): stable
+    across restarts, so a restarted replica reclaims its own Lease at once. Only without any
+    name a random one (``reconciler-<random>``)."""
+    name = os.environ.get("POD_NAME") or socket.gethostname()
+    return name or f"reconciler-{uuid.uuid4().hex[:6]}"
 
 
 def default_lease_namespace() -> str:
@@ -41,6 +44,9 @@ class ReconcilerOptions:
     workers: int = 4
     resync_interval: float = 600.0
     """Full reconcile of every FluxConfig this often, on top of events (a safety net)."""
+    orphan_sweep_interval: float = 300.0
+    """Collect objects labelled for a FluxConfig that no longer exists this often (and on
+    taking the lead): a finalizer removed by hand must not leave Flux deploying them."""
     deletion_timeout: float = 300.0
     """After this long since ``deletionTimestamp``, objects still held by finalizers lose them."""
     backoff_base: float = 0.5

@@ -217,6 +217,27 @@ def _status_schema() -> dict[str, Any]:
             "lastAppliedRevision": {"type": "string"},
             "lastAttemptedRevision": {"type": "string"},
             "errorMessage": {"type": "string"},
+            "inventory": {
+                "type": "object",
+                "description": "What the reconciler applied (Flux's Kustomization inventory "
+                "format); it prunes and finalizes from this list.",
+                "properties": {
+                    "entries": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["id", "v"],
+                            "properties": {
+                                "id": {
+                                    "type": "string",
+                                    "description": "<namespace>_<name>_<group>_<kind>",
+                                },
+                                "v": {"type": "string", "description": "API version"},
+                            },
+                        },
+                    }
+                },
+            },
         },
     }
 

@@ -1,0 +1,121 @@
+"""No orphans, on the real API server: objects labelled for a FluxConfig that is gone — deleted
+before its first reconcile, or its finalizer removed by hand while no reconciler ran — are
+collected by the sweep a reconciler runs when it takes the lead."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+from lightkube import Client
+from lightkube.types import PatchType
+
+from fluxgitops.kube.apply import ensure_namespace, read_object
+from fluxgitops.kube.client import resource_for
+from fluxgitops.local.controlplane import ControlPlane
+from fluxgitops.render import ObjectKey
+from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
+from reconciler.options import ReconcilerOptions
+from reconciler.runner import ReconcilerThread
+from tests.reconciler.conftest import LEASE_NAMESPACE, options_for
+from tests.reconciler.support import (
+    apply_fluxconfig,
+    fluxconfig,
+    https_config,
+    kustomization,
+    status_of,
+    wait_for,
+)
+
+
+@pytest.fixture
+def orphan_namespace(admin: Client) -> str:
+    """A namespace no reconciler serves until the test starts one (``orp-*``)."""
+    name = f"orp-{uuid.uuid4().hex[:8]}"
+    for namespace in (name, LEASE_NAMESPACE):
+        ensure_namespace(admin, namespace)
+    return name
+
+
+@pytest.fixture
+def sweeper_options(control_plane: ControlPlane) -> ReconcilerOptions:
+    """Options of a reconciler serving ``orp-*`` (periodic sweep far away: only the first)."""
+    return options_for(
+        control_plane,
+        namespaces=("orp-*",),
+        lease_name="rec-orphans",
+        orphan_sweep_interval=3600.0,
+    )
+
+
+def _secret(admin: Client, namespace: str, name: str) -> object:
+    return read_object(admin, ObjectKey("v1", "Secret", namespace, name))
+
+
+def test_auth_secret_of_a_fluxconfig_deleted_before_its_first_reconcile_is_collected(
+    admin: Client,
+    orphan_namespace: str,
+    sweeper_options: ReconcilerOptions,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="fluxgitops.reconciler")
+    apply_fluxconfig(admin, https_config("web", orphan_namespace))
+    res = resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
+    admin.delete(res, "web", namespace=orphan_namespace)  # no finalizer yet: gone at once
+    assert fluxconfig(admin, orphan_namespace, "web") is None
+    assert _secret(admin, orphan_namespace, "web-auth") is not None
+    with ReconcilerThread(sweeper_options):
+        wait_for(
+            "the token Secret to be collected",
+            lambda: _secret(admin, orphan_namespace, "web-auth") is None,
+        )
+    lines = [r.getMessage() for r in caplog.records if "collected orphans" in r.getMessage()]
+    assert any(
+        f"FluxConfig {orphan_namespace}/web" in line
+        and f"Secret {orphan_namespace}/web-auth" in line
+        for line in lines
+    ), lines
+
+
+def test_objects_of_a_fluxconfig_whose_finalizer_was_removed_by_hand_are_collected(
+    admin: Client,
+    orphan_namespace: str,
+    sweeper_options: ReconcilerOptions,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="fluxgitops.reconciler")
+    with ReconcilerThread(sweeper_options):
+        apply_fluxconfig(admin, https_config("web", orphan_namespace))
+        wait_for(
+            "the reconcile",
+            lambda: status_of(admin, orphan_namespace, "web").get("observedGeneration"),
+        )
+    res = resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
+    admin.patch(
+        res,
+        "web",
+        {"metadata": {"finalizers": None}},
+        namespace=orphan_namespace,
+        patch_type=PatchType.MERGE,
+    )
+    admin.delete(res, "web", namespace=orphan_namespace)
+    wait_for("the FluxConfig to go", lambda: fluxconfig(admin, orphan_namespace, "web") is None)
+    assert kustomization(admin, orphan_namespace, "web-infra") is not None  # Flux would deploy it
+    with ReconcilerThread(sweeper_options):
+        wait_for(
+            "web-infra to be collected",
+            lambda: kustomization(admin, orphan_namespace, "web-infra") is None,
+        )
+        wait_for(
+            "the shared RBAC to be collected",
+            lambda: (
+                read_object(
+                    admin, ObjectKey("v1", "ServiceAccount", orphan_namespace, "flux-applier")
+                )
+                is None
+            ),
+        )
+    assert _secret(admin, orphan_namespace, "web-auth") is None
+    lines = [r.getMessage() for r in caplog.records if "collected orphans" in r.getMessage()]
+    assert any(f"Kustomization {orphan_namespace}/web-infra" in line for line in lines), lines
