@@ -23,12 +23,13 @@ version into ``${FLUXGITOPS_CACHE:-~/.cache/fluxgitops}/image/oci`` (never into 
     .venv/bin/python tools/image.py check     # unpack, chroot, reconcile one FluxConfig
     make image                                # both
 
-``check`` unpacks the image (``umoci unpack``), starts a local control plane (``ControlPlane``),
+The Containerfile's facts come from ``tools/containerfile.py``; ``check`` (``tools/image_check.py``)
+unpacks the image (``umoci unpack``), starts a local control plane (``ControlPlane``),
 runs the image's ENTRYPOINT + CMD in a chroot as the image's user (the liveness port moved to a
 free one, ``--kubeconfig`` added) and waits until it has applied one FluxConfig's objects and
 written its status. Needs root and Debian's ``debootstrap`` and ``umoci``
 (``apt-get install debootstrap umoci``). Called by ``make image``; ``tests/deploy`` tests the
-Containerfile parsing.
+parsing, the pip platform options and the missing-image error.
 """
 
 from __future__ import annotations
@@ -45,14 +46,17 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+if not __package__:  # run as a script (python3 tools/image.py): make ``tools.*`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.containerfile import ImageError, ImageFacts, parse_containerfile
 
 REPO = Path(__file__).resolve().parents[1]
 CONTAINERFILE = REPO / "deploy" / "Containerfile"
-DEBIAN_RELEASES = {"11": "bullseye", "12": "bookworm", "13": "trixie"}
-"""Debian version → codename, to check the distroless tag against the build stage's codename."""
 USER_NAME = "nonroot"
 """The name distroless gives uid 65532 (its ``:nonroot`` tag); the uid/gid come from ``USER``."""
 BASE_PACKAGES = ("python3",)
@@ -69,139 +73,7 @@ DROP_FROM_BASE = (
     "dev",
 )
 """Emptied in the base layer (the runtime mounts /dev; the rest is not needed at run time)."""
-BUILD_VERBS = (("pip", "install"), ("rm", "-rf"), ("python", "-m"))
-"""The build stage's RUN commands this script can run (``build_app``)."""
 SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
-
-
-class ImageError(Exception):
-    """The image cannot be built or checked; the message says what and what to do."""
-
-
-@dataclass(frozen=True)
-class ImageFacts:
-    """What deploy/Containerfile says about the image."""
-
-    python: str  # "3.11"
-    codename: str  # "bookworm"
-    uid: int
-    gid: int
-    env: dict[str, str]
-    entrypoint: list[str]
-    cmd: list[str]
-    exposed: list[str]
-    copies: list[tuple[str, str]]  # build stage: (repo path, destination under /src)
-    steps: list[list[str]]  # build stage RUN commands, split on &&
-    build_env: dict[str, str] = field(default_factory=dict)
-
-
-def _instructions(text: str) -> Iterator[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    pending = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        whole = (pending + line).strip()
-        pending = ""
-        if whole:
-            word, _, rest = whole.partition(" ")
-            yield word.upper(), rest.strip()
-
-
-def _env_pairs(args: str) -> dict[str, str]:
-    pairs = {}
-    for token in shlex.split(args):
-        key, sep, value = token.partition("=")
-        if not sep:
-            raise ImageError(f"Containerfile: ENV {args!r}: only KEY=VALUE pairs are supported")
-        pairs[key] = value
-    return pairs
-
-
-def parse_containerfile(text: str) -> ImageFacts:
-    """The facts of a Containerfile with one build stage and one final stage."""
-    stages: list[tuple[str, list[tuple[str, str]]]] = []
-    for word, args in _instructions(text):
-        if word == "FROM":
-            stages.append((args.split()[0], []))
-        elif not stages:
-            raise ImageError(f"Containerfile: {word} before the first FROM")
-        else:
-            stages[-1][1].append((word, args))
-    if len(stages) != 2:
-        raise ImageError(f"Containerfile: expected a build and a final stage, found {len(stages)}")
-    (build_base, build), (final_base, final) = stages
-    match = re.search(r"python:(\d+\.\d+)-slim-([a-z]+)", build_base)
-    if not match:
-        raise ImageError(
-            f"Containerfile: build base {build_base!r} is not python:<X.Y>-slim-<codename>"
-        )
-    python, codename = match.groups()
-    debian = re.search(r"debian(\d+)", final_base)
-    if not debian or DEBIAN_RELEASES.get(debian.group(1)) != codename:
-        raise ImageError(
-            f"Containerfile: final base {final_base!r} is not Debian {codename} "
-            f"(the build stage's {build_base!r}); both stages must use one Debian release"
-        )
-    copies, steps, build_env = [], [], {}
-    for word, args in build:
-        if word == "COPY":
-            *sources, dest = shlex.split(args)
-            copies += [
-                (src, f"{dest.rstrip('/')}/{src}" if dest.endswith("/") else dest)
-                for src in sources
-            ]
-        elif word == "RUN":
-            for part in args.split("&&"):
-                argv = shlex.split(part)
-                if tuple(argv[:2]) not in BUILD_VERBS:
-                    raise ImageError(
-                        f"Containerfile: RUN {shlex.join(argv)!r} is not supported here "
-                        f"(only {', '.join(' '.join(verb) for verb in BUILD_VERBS)})"
-                    )
-                steps.append(argv)
-        elif word == "ENV":
-            build_env.update(_env_pairs(args))
-        else:
-            raise ImageError(f"Containerfile: build stage {word} is not supported here")
-    env: dict[str, str] = {}
-    user, exposed = "", []
-    entrypoint: list[str] = []
-    cmd: list[str] = []
-    for word, args in final:
-        if word == "ENV":
-            env.update(_env_pairs(args))
-        elif word == "USER":
-            user = args
-        elif word in ("ENTRYPOINT", "CMD"):
-            value = [str(item) for item in json.loads(args)]
-            entrypoint, cmd = (value, cmd) if word == "ENTRYPOINT" else (entrypoint, value)
-        elif word == "EXPOSE":
-            exposed += args.split()
-        elif word != "COPY":  # the final stage copies /app from the build stage
-            raise ImageError(f"Containerfile: final stage {word} is not supported here")
-    ids = re.fullmatch(r"(\d+):(\d+)", user)
-    if not ids:
-        raise ImageError(f"Containerfile: USER {user!r} must be numeric uid:gid")
-    return ImageFacts(
-        python=python,
-        codename=codename,
-        uid=int(ids.group(1)),
-        gid=int(ids.group(2)),
-        env=env,
-        entrypoint=entrypoint,
-        cmd=cmd,
-        exposed=exposed,
-        copies=copies,
-        steps=steps,
-        build_env=build_env,
-    )
 
 
 def debian_mirror(codename: str, sources: Sequence[Path] = SOURCES) -> str:
@@ -567,9 +439,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "build":
             print(json.dumps(build(force=args.force), indent=2))
         else:
-            from tools.image_check import check  # noqa: PLC0415 - needs the venv and a cluster
+            from fluxgitops.errors import FluxGitOpsError  # noqa: PLC0415 - needs the venv
+            from tools.image_check import check  # noqa: PLC0415
 
-            print(json.dumps(check(), indent=2))
+            try:
+                figures = check()
+            except FluxGitOpsError as exc:  # e.g. the control plane's programs are not built
+                raise ImageError(f"check: {exc}") from exc
+            print(json.dumps(figures, indent=2))
     except ImageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -577,7 +454,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))  # one module object: tools.image (image_check imports it)
-    from tools.image import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

@@ -35,7 +35,8 @@ from fluxgitops.local.controlplane import ControlPlane, free_port
 from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_KIND
 from fluxgitops.spec import parse_configuration
-from tools.image import ImageError, cache_root, image_reference, layout_dir, log, run
+from tools.containerfile import ImageError
+from tools.image import cache_root, image_reference, layout_dir, log, run
 
 CHECK_TIMEOUT = 90.0
 """Seconds for each wait (reconciler healthy, FluxConfig reconciled, exit after SIGTERM)."""
@@ -192,14 +193,16 @@ def check() -> dict[str, object]:
         )
     if os.geteuid() != 0:
         raise ImageError("checking the image needs root (umoci unpack, chroot); run it as root")
+    for stale in cache_root().glob("check-*"):  # kept by an earlier failed check
+        shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix="check-", dir=cache_root()))
     log_path = work / "reconciler.log"
     figures: dict[str, object] = {"image": image}
     try:
-        step = time.monotonic()
-        rootfs, process = unpack(image, work)
-        figures["unpack_seconds"] = round(time.monotonic() - step, 1)
         with ControlPlane() as control_plane:
+            step = time.monotonic()
+            rootfs, process = unpack(image, work)
+            figures["unpack_seconds"] = round(time.monotonic() - step, 1)
             namespace = f"image-check-{os.urandom(3).hex()}"
             ensure_namespace(connect(str(control_plane.kubeconfig)), namespace)
             child, health, figures["argv"] = start(rootfs, process, control_plane, namespace, work)

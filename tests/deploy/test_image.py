@@ -15,16 +15,8 @@ import pytest
 import typer
 
 from reconciler.cli import app as reconciler_app
-from tools.image import (
-    BUILD_VERBS,
-    CONTAINERFILE,
-    REPO,
-    ImageError,
-    ImagePython,
-    debian_mirror,
-    image_reference,
-    parse_containerfile,
-)
+from tools.containerfile import BUILD_VERBS, ImageError, parse_containerfile
+from tools.image import CONTAINERFILE, REPO, ImagePython, debian_mirror, image_reference
 from tools.image_check import check
 
 
