@@ -291,16 +291,31 @@ def pip_install(
     target = root / args[at + 1].lstrip("/")
     rest = args[:at] + args[at + 2 :]
     packages = [str(wheel) if item == "/src" else item for item in rest]
+    options = ["--target", "", *python.pip_target(), *packages]
+    # pinned packages only (not the project's wheel): installed once, then copied
+    key = hashlib.sha256(json.dumps(options).encode()).hexdigest()[:16]
+    cached = None if "/src" in rest else cache_root() / f"pip-target-{key}"
+    if cached and (cached / ".complete").exists():
+        shutil.copytree(
+            cached, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete")
+        )
+        return
+    options[1] = str(cached or target)
     env = {**os.environ, **facts.build_env, "PIP_CACHE_DIR": str(cache_root() / "pip")}
     env.pop("PIP_NO_CACHE_DIR", None)  # the host keeps a cache: warm rebuilds download nothing
     run(
-        [
-            *(sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"),
-            *("--target", str(target), *python.pip_target(), *packages),
-        ],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", *options],
         f"pip install into {args[at + 1]}",
         env=env,
     )
+    if cached:
+        for old in cache_root().glob("pip-target-*"):
+            if old != cached:
+                shutil.rmtree(old, ignore_errors=True)
+        (cached / ".complete").touch()
+        shutil.copytree(
+            cached, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete")
+        )
 
 
 def build_app(facts: ImageFacts, rootfs: Path, work: Path) -> Path:
