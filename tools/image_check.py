@@ -121,9 +121,12 @@ def start(
     ] + ["--kubeconfig", "/tmp/kubeconfig"]
     env = dict(item.split("=", 1) for item in process["env"])
     env.update(POD_NAME="image-check", POD_NAMESPACE=namespace)  # as the Deployment sets them
+    chroot = shutil.which("chroot")  # looked up with the host's PATH, not the image's
+    if not chroot:
+        raise ImageError("`chroot` (coreutils) is not on PATH; install coreutils and retry")
     with (work / "reconciler.log").open("wb") as output:
         child = subprocess.Popen(
-            ["chroot", f"--userspec={uid}:{gid}", str(rootfs), *argv],
+            [chroot, f"--userspec={uid}:{gid}", str(rootfs), *argv],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -162,6 +165,14 @@ def reconcile_one(
             c["type"]: f"{c['status']} {c.get('reason', '')}" for c in status.get("conditions", [])
         },
     }
+
+
+def running_uid(pid: int) -> int:
+    """The real uid of a running process (from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise ImageError(f"no Uid line in /proc/{pid}/status")
 
 
 def stop(child: subprocess.Popen[bytes], log_path: Path) -> int:
@@ -210,6 +221,12 @@ def check() -> dict[str, object]:
                 figures["healthy_seconds"] = wait(
                     "its liveness endpoint", lambda: http_ok(health), child, log_path
                 )
+                figures["uid"] = running_uid(child.pid)  # chroot has exec'd the entrypoint
+                if figures["uid"] != process["user"]["uid"]:
+                    raise ImageError(
+                        f"the image's reconciler runs as uid {figures['uid']!r}, "
+                        f"not the image's USER uid {process['user']['uid']!r}"
+                    )
                 figures.update(reconcile_one(control_plane, namespace, child, log_path))
             finally:
                 figures["exit_code"] = code = stop(child, log_path)
