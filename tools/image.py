@@ -209,7 +209,8 @@ def build_base(facts: ImageFacts, mirror: str) -> tuple[Path, str]:
         ).encode()
     ).hexdigest()[:16]
     rootfs = cache_root() / f"base-{key}"
-    if (rootfs / ".complete").exists():
+    complete = rootfs.with_name(f"{rootfs.name}.complete")  # outside: the rootfs is packed as is
+    if complete.exists():
         return rootfs, key
     shutil.rmtree(rootfs, ignore_errors=True)
     debs = cache_root() / "debs"
@@ -237,9 +238,10 @@ def build_base(facts: ImageFacts, mirror: str) -> tuple[Path, str]:
         target = rootfs / relative
         if target.is_dir():
             for child in target.iterdir():
-                shutil.rmtree(
-                    child
-                ) if child.is_dir() and not child.is_symlink() else child.unlink()
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
     with (rootfs / "etc/passwd").open("a") as passwd:
         passwd.write(
             f"{USER_NAME}:x:{facts.uid}:{facts.gid}::/home/{USER_NAME}:/usr/sbin/nologin\n"
@@ -249,7 +251,13 @@ def build_base(facts: ImageFacts, mirror: str) -> tuple[Path, str]:
     home = rootfs / "home" / USER_NAME
     home.mkdir(parents=True, exist_ok=True)
     os.chown(home, facts.uid, facts.gid)
-    (rootfs / ".complete").touch()
+    for stale in cache_root().glob("base-*"):
+        if stale not in (rootfs, complete):
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+    complete.touch()
     return rootfs, key
 
 
@@ -402,7 +410,7 @@ def build(force: bool = False) -> dict[str, object]:
     root, layout = cache_root(), layout_dir()
     root.mkdir(parents=True, exist_ok=True)
     record = root / "build.json"
-    cold = not any(root.glob("base-*/.complete"))
+    cold = not any(root.glob("base-*.complete"))
     rootfs, base_key = build_base(facts, debian_mirror(facts.codename))
     digest = inputs_digest(facts, base_key)
     previous = json.loads(record.read_text()) if record.exists() else {}
