@@ -8,16 +8,18 @@ an error with instructions.
 
 from __future__ import annotations
 
+import base64
 import tomllib
 from pathlib import Path
 
 import pytest
 import typer
+import yaml
 
 from reconciler.cli import app as reconciler_app
 from tools.containerfile import BUILD_VERBS, ImageError, parse_containerfile
 from tools.image import CONTAINERFILE, REPO, ImagePython, debian_mirror, image_reference
-from tools.image_check import check
+from tools.image_check import check, embedded_kubeconfig
 
 
 @pytest.fixture
@@ -124,3 +126,35 @@ def test_pip_picks_wheels_for_the_images_glibc_and_older() -> None:
     assert "manylinux_2_37_x86_64" not in platforms
     assert options[options.index("--python-version") + 1] == "3.11"
     assert "cp311" in options
+
+
+def test_kubeconfig_for_the_chroot_inlines_its_certificates(tmp_path: Path) -> None:
+    for name in ("ca.crt", "admin.crt", "admin.key"):
+        (tmp_path / name).write_text(f"PEM {name}")
+    source = tmp_path / "kubeconfig"
+    source.write_text(
+        yaml.safe_dump(
+            {
+                "clusters": [
+                    {
+                        "name": "local",
+                        "cluster": {"certificate-authority": str(tmp_path / "ca.crt")},
+                    }
+                ],
+                "users": [
+                    {
+                        "name": "admin",
+                        "user": {
+                            "client-certificate": str(tmp_path / "admin.crt"),
+                            "client-key": str(tmp_path / "admin.key"),
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    config = yaml.safe_load(embedded_kubeconfig(source))
+    user = config["users"][0]["user"]
+    assert set(user) == {"client-certificate-data", "client-key-data"}
+    assert base64.b64decode(user["client-key-data"]) == b"PEM admin.key"
+    assert "certificate-authority-data" in config["clusters"][0]["cluster"]
