@@ -201,11 +201,46 @@ def probe_python(rootfs: Path) -> ImagePython:
     return ImagePython(version, (int(major), int(minor)), machine)
 
 
+def update_suites(codename: str, sources: Sequence[Path] = SOURCES) -> list[tuple[str, str]]:
+    """(mirror, suite) of the release's updates and security suites apt on this machine uses."""
+    found = []
+    for suite in (f"{codename}-updates", f"{codename}-security"):
+        try:
+            found.append((debian_mirror(suite, sources), suite))
+        except ImageError:
+            log(f"no apt source for {suite} on this machine: the base gets no updates from it")
+    return found
+
+
+def upgrade(rootfs: Path, suites: Sequence[tuple[str, str]]) -> None:
+    """Bring the fresh root filesystem up to date from the updates and security suites."""
+    if not suites:
+        return
+    with (rootfs / "etc/apt/sources.list").open("a") as sources:
+        sources.writelines(f"deb {mirror} {suite} main\n" for mirror, suite in suites)
+    resolv = rootfs / "etc/resolv.conf"
+    resolv.unlink(missing_ok=True)  # a runtime provides its own; apt needs the host's meanwhile
+    shutil.copyfile("/etc/resolv.conf", resolv)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    log(f"apt-get upgrade from {', '.join(suite for _, suite in suites)}")
+    try:
+        run(["chroot", str(rootfs), "apt-get", "-q", "update"], "apt-get update in the base", env)
+        run(
+            ["chroot", str(rootfs), "apt-get", "-qy", "upgrade"], "apt-get upgrade in the base", env
+        )
+    finally:
+        resolv.write_text("")
+
+
 def build_base(facts: ImageFacts, mirror: str) -> tuple[Path, str]:
-    """The Debian root filesystem with Python and the user, cached by release, mirror, packages."""
+    """The Debian root filesystem with Python and the user, cached by release, mirror, packages.
+
+    Rebuild it (``rm -rf ~/.cache/fluxgitops/image/base-*``) to take newer Debian updates.
+    """
+    suites = update_suites(facts.codename)
     key = hashlib.sha256(
         json.dumps(
-            [facts.codename, mirror, BASE_PACKAGES, DROP_FROM_BASE, facts.uid, facts.gid]
+            [facts.codename, mirror, suites, BASE_PACKAGES, DROP_FROM_BASE, facts.uid, facts.gid]
         ).encode()
     ).hexdigest()[:16]
     rootfs = cache_root() / f"base-{key}"
@@ -228,6 +263,7 @@ def build_base(facts: ImageFacts, mirror: str) -> tuple[Path, str]:
         ],
         "debootstrap",
     )
+    upgrade(rootfs, suites)
     version = probe_python(rootfs).version
     if version != facts.python:
         raise ImageError(

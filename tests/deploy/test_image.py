@@ -18,7 +18,14 @@ import yaml
 
 from reconciler.cli import app as reconciler_app
 from tools.containerfile import BUILD_VERBS, ImageError, parse_containerfile
-from tools.image import CONTAINERFILE, REPO, ImagePython, debian_mirror, image_reference
+from tools.image import (
+    CONTAINERFILE,
+    REPO,
+    ImagePython,
+    debian_mirror,
+    image_reference,
+    update_suites,
+)
 from tools.image_check import check, embedded_kubeconfig
 
 
@@ -99,6 +106,17 @@ def test_mirror_comes_from_one_line_sources(tmp_path: Path) -> None:
     sources = tmp_path / "sources.list"
     sources.write_text("deb [arch=amd64] http://mirror.example/debian bookworm main\n")
     assert debian_mirror("bookworm", [sources]) == "http://mirror.example/debian"
+
+
+def test_base_is_upgraded_from_the_updates_and_security_suites_apt_uses(tmp_path: Path) -> None:
+    (tmp_path / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n"
+    )
+    assert update_suites("bookworm", [tmp_path]) == [
+        ("http://mirror.example/debian", "bookworm-updates"),
+        ("http://mirror.example/debian-security", "bookworm-security"),
+    ]
 
 
 def test_missing_mirror_says_what_to_add(tmp_path: Path) -> None:
