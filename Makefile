@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck pytest tools tools-core clean
+.PHONY: venv run test lint typecheck pytest tools tools-core image clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,15 @@ run: venv tools-core
 	$(BIN)/fluxgitops local status >/dev/null 2>&1 || $(BIN)/fluxgitops local up
 	$(BIN)/fluxgitops up --stack local
 	$(BIN)/fluxgitops status --stack local
+
+# the reconciler image without a container engine (root; `apt-get install debootstrap umoci`):
+# deploy/Containerfile's image built from Debian packages into ~/.cache/fluxgitops/image/oci
+# (tag = project version; a no-op when unchanged), then its entrypoint run in a chroot against a
+# local control plane until it has reconciled one FluxConfig. Not part of `make test`.
+image: venv
+	$(PYTHON) tools/build.py etcd kube-apiserver flux-crds
+	$(BIN)/python tools/image.py build
+	$(BIN)/python tools/image.py check
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
