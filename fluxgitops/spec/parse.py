@@ -13,6 +13,7 @@ quote input) is chained. Pure: no I/O.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast, get_args
@@ -24,6 +25,7 @@ from fluxgitops.errors import SECRET_MASK, FieldError, SpecError
 from fluxgitops.spec.base import RULES_ERROR_TYPE, RuleFailure
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.extension import FluxExtensionSpec
+from fluxgitops.spec.names import MAX_SPEC_BYTES, shorten_key
 from fluxgitops.spec.rules import check_outline, outline_from_raw
 
 M = TypeVar("M", bound=BaseModel)
@@ -66,7 +68,9 @@ SECRET_FIELDS = secret_field_names(FluxConfigurationSpec, FluxExtensionSpec) | {
 
 
 def format_path(loc: Iterable[int | str]) -> str:
-    """``('kustomizations', 'apps', 'dependsOn', 0)`` → ``kustomizations.apps.dependsOn[0]``."""
+    """``('kustomizations', 'apps', 'dependsOn', 0)`` → ``kustomizations.apps.dependsOn[0]``.
+
+    Long keys (user input) are shortened, so an error about a huge key stays small."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -74,7 +78,7 @@ def format_path(loc: Iterable[int | str]) -> str:
         elif part == "[key]":
             continue
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + shorten_key(str(part))
     return out
 
 
@@ -153,6 +157,13 @@ def _translate(root: type[BaseModel], error: Mapping[str, Any]) -> Iterator[Fiel
         )
         return
     message = error["msg"]
+    if kind in ("string_too_long", "too_long"):
+        limit = error.get("ctx", {}).get("max_length")
+        unit = "characters" if kind == "string_too_long" else "entries"
+        size = len(error["input"]) if hasattr(error.get("input"), "__len__") else "?"
+        message = f"has {size} {unit}; at most {limit} are allowed"
+        yield FieldError(path, message, "", kind)
+        return
     if kind == "literal_error":
         message = "must be " + message.removeprefix("Input should be ")
     elif message.startswith("Input should be"):
@@ -185,7 +196,7 @@ def _validate(
 
 def _subject(kind: str, raw: object) -> str:
     name = raw.get("name") if isinstance(raw, Mapping) else None
-    return f"{kind} {name!r}" if isinstance(name, str) else kind
+    return f"{kind} {shorten_key(name)!r}" if isinstance(name, str) else kind
 
 
 def parse_configuration(raw: Mapping[str, Any]) -> FluxConfigurationSpec:
@@ -194,6 +205,9 @@ def parse_configuration(raw: Mapping[str, Any]) -> FluxConfigurationSpec:
         raise SpecError(
             "FluxConfiguration", [FieldError("", "must be a mapping", type(raw).__name__)]
         )
+    too_large = spec_size_error(raw)
+    if too_large is not None:  # checked first: validating megabytes only to reject them is waste
+        raise SpecError(_subject("FluxConfiguration", raw), [too_large])
     try:
         return FluxConfigurationSpec.model_validate(raw)
     except ValidationError:
@@ -203,6 +217,19 @@ def parse_configuration(raw: Mapping[str, Any]) -> FluxConfigurationSpec:
         for f in check_outline(outline_from_raw(raw))
     ]
     return _validate(FluxConfigurationSpec, raw, _subject("FluxConfiguration", raw), rules)
+
+
+def spec_size_error(raw: Mapping[str, Any]) -> FieldError | None:
+    """A ``FieldError`` when ``raw`` is larger than ``MAX_SPEC_BYTES`` as JSON, else None."""
+    size = len(json.dumps(raw, default=str, separators=(",", ":")).encode())
+    if size <= MAX_SPEC_BYTES:
+        return None
+    return FieldError(
+        "",
+        f"the configuration is {size} bytes as JSON; at most {MAX_SPEC_BYTES} are allowed "
+        "(split it into several configurations)",
+        code="too_large",
+    )
 
 
 def parse_extension(raw: Mapping[str, Any]) -> FluxExtensionSpec:

@@ -25,7 +25,13 @@ from fluxgitops.kube.apply import apply_manifests, ensure_namespace, read_object
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.render import ObjectKey, render_fluxconfig_crd, to_yaml
-from fluxgitops.render.extension import RECONCILER, render_extension, render_reconciler
+from fluxgitops.render.admission import render_admission
+from fluxgitops.render.extension import (
+    RECONCILER,
+    reconciler_user,
+    render_extension,
+    render_reconciler,
+)
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import FluxExtensionSpec, parse_extension
 from reconciler.runner import ReconcilerThread
@@ -57,11 +63,17 @@ def test_deploy_yaml_is_the_renderers_output(golden: Callable[[Path, str], None]
     golden(
         DEPLOY / "deployment.yaml", HEADER.format(what="render_reconciler") + to_yaml(deployment)
     )
+    spec = _enabled()
+    golden(
+        DEPLOY / "admission.yaml",
+        HEADER.format(what="render_admission")
+        + to_yaml(render_admission(spec, reconciler_user(spec.namespace))),
+    )
 
 
 def test_extension_installs_the_reconciler_only_when_enabled() -> None:
     off = render_extension(parse_extension({}), mode="external")
-    assert [m.key.kind for m in off] == ["CustomResourceDefinition"]
+    assert "Deployment" not in [m.key.kind for m in off]
     on = render_extension(_enabled(namespace="gitops"), mode="external")
     deployment = next(m for m in on if m.key.kind == "Deployment")
     assert deployment.key.namespace == "gitops"

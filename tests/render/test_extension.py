@@ -37,9 +37,13 @@ def args_of(objects: list[Any], name: str) -> list[str]:
     return list(container["args"])
 
 
-def test_external_mode_installs_only_the_fluxconfig_crd() -> None:
+def test_external_mode_installs_only_the_fluxconfig_crd_and_its_admission_policy() -> None:
     objects = render_extension(parse_extension({}), mode="external", bundle=BUNDLE)
-    assert [m.key.name for m in objects] == ["fluxconfigs.fluxgitops.io"]
+    assert [(m.key.kind, m.key.name) for m in objects] == [
+        ("CustomResourceDefinition", "fluxconfigs.fluxgitops.io"),
+        ("ValidatingAdmissionPolicy", "fluxgitops-fluxconfig-tenancy"),
+        ("ValidatingAdmissionPolicyBinding", "fluxgitops-fluxconfig-tenancy"),
+    ]
 
 
 def test_install_mode_needs_a_bundle() -> None:
