@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import yaml
 from lightkube import Client
+from lightkube.models.authentication_v1 import TokenRequestSpec
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import ServiceAccountToken
 
 from fluxgitops.kube.apply import apply_manifests, read_object
+from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
@@ -89,3 +95,25 @@ def https_config(name: str, namespace: str, **kustomizations: Any) -> dict[str, 
         },
         "kustomizations": kustomizations or {"infra": {"path": "infra"}},
     }
+
+
+def token_kubeconfig(
+    control_plane: ControlPlane, admin: Client, namespace: str, account: str, path: Path
+) -> Path:
+    """A kubeconfig at ``path`` authenticating as ServiceAccount ``namespace/account`` with a
+    real token from the TokenRequest API (one hour)."""
+    token = admin.create(
+        ServiceAccountToken(
+            metadata=ObjectMeta(namespace=namespace),
+            spec=TokenRequestSpec(audiences=[], expirationSeconds=3600),
+        ),
+        account,
+        namespace=namespace,
+    )
+    assert token.status is not None
+    config = yaml.safe_load(control_plane.kubeconfig.read_text())
+    config["users"] = [{"name": account, "user": {"token": token.status.token}}]
+    config["contexts"][0]["context"]["user"] = account
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path

@@ -14,11 +14,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
 from lightkube import Client
-from lightkube.models.authentication_v1 import TokenRequestSpec
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ServiceAccountToken
 from lightkube.types import PatchType
 
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace, read_object
@@ -36,7 +32,13 @@ from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import FluxExtensionSpec, parse_extension
 from reconciler.runner import ReconcilerThread
 from tests.reconciler.conftest import options_for
-from tests.reconciler.support import apply_fluxconfig, https_config, status_of, wait_for
+from tests.reconciler.support import (
+    apply_fluxconfig,
+    https_config,
+    status_of,
+    token_kubeconfig,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -101,20 +103,7 @@ def test_reconciler_works_with_exactly_the_rendered_rbac(
         ensure_namespace(admin, name)
     rbac = [m for m in render_reconciler(_enabled(namespace=system)) if m.key.kind != "Deployment"]
     apply_manifests(admin, rbac, force=True)
-    token = admin.create(
-        ServiceAccountToken(
-            metadata=ObjectMeta(namespace=system),
-            spec=TokenRequestSpec(audiences=[], expirationSeconds=3600),
-        ),
-        RECONCILER,
-        namespace=system,
-    )
-    config = yaml.safe_load(control_plane.kubeconfig.read_text())
-    assert token.status is not None
-    config["users"] = [{"name": "reconciler", "user": {"token": token.status.token}}]
-    config["contexts"][0]["context"]["user"] = "reconciler"
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump(config))
+    kubeconfig = token_kubeconfig(control_plane, admin, system, RECONCILER, tmp_path / "kubeconfig")
     options = options_for(
         control_plane,
         kubeconfig=str(kubeconfig),
