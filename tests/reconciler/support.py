@@ -12,14 +12,15 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
-from lightkube import Client
+from lightkube import ApiError, Client, codecs
 from lightkube.models.authentication_v1 import TokenRequestSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ServiceAccountToken
 
+from fluxgitops.errors import ClusterRejectedError
 from fluxgitops.kube.apply import apply_manifests, read_object
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
+from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
 from fluxgitops.status import condition
@@ -117,3 +118,36 @@ def token_kubeconfig(
     path.write_text(yaml.safe_dump(config))
     path.chmod(0o600)
     return path
+
+
+def refused(client: Client, manifests: list[Manifest], *, dry_run: bool = False) -> str:
+    """Apply ``manifests`` as ``client``; the refusal's message (fails when it was admitted).
+
+    ``dry_run`` asks the API server to run admission without storing anything."""
+    try:
+        if dry_run:
+            for item in manifests:
+                client.apply(codecs.from_dict(item.to_dict()), dry_run=True, force=True)
+        else:
+            apply_manifests(client, manifests, force=True)
+    except ClusterRejectedError as exc:
+        return str(exc)
+    except ApiError as exc:  # dry runs: lightkube's error, untranslated
+        return str(exc.status.message)
+    pytest.fail(f"{[str(m.key) for m in manifests]} was admitted")
+
+
+def wait_denied(what: str, attempt: Callable[[], str], expected: str) -> str:
+    """Repeat ``attempt`` (a dry run) until the refusal contains ``expected``: a new policy is
+    enforced once the API server's informer has it, about a second after it is created."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            message = attempt()
+        except pytest.fail.Exception:
+            message = ""
+        if expected in message:
+            return message
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: still not denied with {expected!r}; last answer {message!r}")
+        time.sleep(0.2)

@@ -9,15 +9,14 @@ request what admission then refuses (issue 16, items 1 and 2).
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lightkube import ApiError, Client, KubeConfig, codecs
+from lightkube import Client, KubeConfig
 from lightkube.models.authorization_v1 import ResourceAttributes, SelfSubjectAccessReviewSpec
 from lightkube.resources.authorization_v1 import SelfSubjectAccessReview
 
@@ -31,7 +30,7 @@ from fluxgitops.render.extension import RECONCILER, reconciler_user, render_reco
 from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
 from fluxgitops.spec import parse_configuration, parse_extension
-from tests.reconciler.support import token_kubeconfig
+from tests.reconciler.support import refused, token_kubeconfig, wait_denied
 
 RBAC = "rbac.authorization.k8s.io/v1"
 DENIED = "denied request: "
@@ -61,39 +60,6 @@ def can_i(
         )
     )
     return bool(review.status and review.status.allowed)
-
-
-def refused(client: Client, manifests: list[Manifest], *, dry_run: bool = False) -> str:
-    """Apply ``manifests`` as ``client``; the refusal's message (fails when it was admitted).
-
-    ``dry_run`` asks the API server to run admission without storing anything."""
-    try:
-        if dry_run:
-            for item in manifests:
-                client.apply(codecs.from_dict(item.to_dict()), dry_run=True, force=True)
-        else:
-            apply_manifests(client, manifests, force=True)
-    except ClusterRejectedError as exc:
-        return str(exc)
-    except ApiError as exc:  # dry runs: lightkube's error, untranslated
-        return str(exc.status.message)
-    pytest.fail(f"{[str(m.key) for m in manifests]} was admitted")
-
-
-def wait_denied(what: str, attempt: Callable[[], str], expected: str) -> str:
-    """Repeat ``attempt`` (a dry run) until the refusal contains ``expected``: a new policy is
-    enforced once the API server's informer has it, about a second after it is created."""
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            message = attempt()
-        except pytest.fail.Exception:
-            message = ""
-        if expected in message:
-            return message
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: still not denied with {expected!r}; last answer {message!r}")
-        time.sleep(0.2)
 
 
 def manifest(body: Mapping[str, Any]) -> Manifest:
