@@ -126,12 +126,32 @@ def _binding(policy: str) -> Manifest:
 # ---------------------------------------------------------------- tenants
 
 
-def _secret_refs() -> str:
-    """CEL: ``[[field path, Secret name], …]`` for every single-Secret reference of the CR."""
-    paths = [f"object.spec.{block}.localAuthRef" for block in SOURCE_BLOCKS.values()]
-    paths.append("object.spec.protectedSettingsRef.name")
-    terms = [f"({_has(p)} ? [[{cel(p.removeprefix('object.'))}, {p}]] : [])" for p in paths]
-    return " + ".join(terms)
+SECRET_REF_PATHS = (
+    *(f"spec.{block}.localAuthRef" for block in SOURCE_BLOCKS.values()),
+    "spec.protectedSettingsRef.name",
+)
+"""Every field of the CR that names one Secret of its namespace."""
+
+
+def _readable_ref(path: str, namespace: E, user: E) -> dict[str, Any]:
+    """The validation that the Secret named at ``path`` is one the author may ``get``.
+
+    One per field: a ``messageExpression`` cannot call the authorizer, so each
+    message names its own field."""
+    field = f"object.{path}"
+    return {
+        "expression": f"!({_has(field)}) || {_can_get_secret(f'string({field})')}",
+        "messageExpression": message(
+            f"{path}: Secret '",
+            E(f"string({field})"),
+            "' in namespace '",
+            namespace,
+            "' is not readable by '",
+            user,
+            "'; reference only a Secret you may get (RBAC)",
+        ),
+        "reason": "Forbidden",
+    }
 
 
 def tenancy_policy(spec: FluxExtensionSpec) -> Manifest:
@@ -139,12 +159,6 @@ def tenancy_policy(spec: FluxExtensionSpec) -> Manifest:
     tenancy = spec.multi_tenancy
     namespaces, admins = list(tenancy.cluster_scope_namespaces), list(tenancy.admin_groups)
     kustomization = "object.spec.kustomizations[k]"
-    substitutions = (
-        f"{_has('object.spec.kustomizations')} ? object.spec.kustomizations.filter(k, "
-        f"has({kustomization}.postBuild) && has({kustomization}.postBuild.substituteFrom) && "
-        f"{kustomization}.postBuild.substituteFrom.exists(s, s.kind == 'Secret' && "
-        f"!{_can_get_secret('s.name')})) : []"
-    )
     namespace = E("object.metadata.namespace")
     user = E("request.userInfo.username")
     validations: list[dict[str, Any]] = [
@@ -164,32 +178,25 @@ def tenancy_policy(spec: FluxExtensionSpec) -> Manifest:
             ),
             "reason": "Forbidden",
         },
+        *(_readable_ref(path, namespace, user) for path in SECRET_REF_PATHS),
         {
-            "expression": "size(variables.unreadableSecretRefs) == 0",
-            "messageExpression": message(
-                E(
-                    'variables.unreadableSecretRefs.map(r, r[0] + ": Secret \'" + r[1] + "\'")'
-                    ".join('; ')"
-                ),
-                " in namespace '",
-                namespace,
-                "' is not readable by '",
-                user,
-                "'; reference only a Secret you may get (RBAC)",
+            "expression": (
+                f"!({_has('object.spec.kustomizations')}) || object.spec.kustomizations.all(k, "
+                f"!has({kustomization}.postBuild) || !has({kustomization}.postBuild.substituteFrom)"
+                f" || {kustomization}.postBuild.substituteFrom.all(s, s.kind != 'Secret' || "
+                f"{_can_get_secret('s.name')}))"
             ),
-            "reason": "Forbidden",
-        },
-        {
-            "expression": "size(variables.unreadableSubstitutions) == 0",
             "messageExpression": message(
                 E(
-                    "variables.unreadableSubstitutions.map(k, 'spec.kustomizations.' + k + "
-                    "'.postBuild.substituteFrom').join('; ')"
+                    "object.spec.kustomizations.filter(k, has("
+                    f"{kustomization}.postBuild) && has({kustomization}.postBuild.substituteFrom) "
+                    f"&& {kustomization}.postBuild.substituteFrom.exists(s, s.kind == 'Secret'))"
+                    ".map(k, 'spec.kustomizations.' + k + '.postBuild.substituteFrom').join('; ')"
                 ),
-                ": names a Secret in namespace '",
-                namespace,
-                "' that is not readable by '",
+                ": a Secret named there is not readable by '",
                 user,
+                "' in namespace '",
+                namespace,
                 "'; reference only Secrets you may get (RBAC)",
             ),
             "reason": "Forbidden",
@@ -249,12 +256,6 @@ def tenancy_policy(spec: FluxExtensionSpec) -> Manifest:
                     "name": "scope",
                     "expression": f"{_has('object.spec.scope')} ? object.spec.scope : 'cluster'",
                 },
-                {"name": "secretRefs", "expression": _secret_refs()},
-                {
-                    "name": "unreadableSecretRefs",
-                    "expression": (f"variables.secretRefs.filter(r, !{_can_get_secret('r[1]')})"),
-                },
-                {"name": "unreadableSubstitutions", "expression": substitutions},
             ],
             "validations": validations,
         },
@@ -276,7 +277,10 @@ def reconciler_policy(reconciler_user: str) -> Manifest:
     subject = "object.subjects[0]"
     validations: list[dict[str, Any]] = [
         {
-            "expression": f"!(request.namespace in {cel(list(PROTECTED_NAMESPACES))})",
+            "expression": (
+                f"!has(request.namespace) || !(request.namespace in "
+                f"{cel(list(PROTECTED_NAMESPACES))})"
+            ),
             "messageExpression": message(
                 "the fluxgitops reconciler may not write ",
                 E(resource),
