@@ -34,8 +34,9 @@ from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.render.meta import LABEL_CONFIGURATION, LABEL_MANAGED_BY
 
 _MANAGER = re.compile(r'conflict with "([^"]+)"')
-TOO_LARGE = "request is too large"
-"""etcd's answer (through a 500) to an object above its 1.5 MiB limit."""
+TOO_LARGE = ("request is too large", "trying to send message larger than max")
+"""What a 500 says when the object is above etcd's limit (1.5 MiB: etcd's own answer;
+2 MiB: the API server's gRPC client refuses to send it)."""
 
 
 def translate(exc: Exception, subject: str) -> FluxGitOpsError:
@@ -50,7 +51,7 @@ def translate(exc: Exception, subject: str) -> FluxGitOpsError:
                 manager = _MANAGER.search(cause.message or "")
                 conflicts.append((cause.field or "?", manager.group(1) if manager else "?"))
             return ApplyConflictError(subject, conflicts)
-        if code == 413 or TOO_LARGE in message:
+        if code == 413 or any(marker in message for marker in TOO_LARGE):
             return ObjectTooLargeError(
                 f"{subject}: the API server refused it as too large ({code}): {message}; "
                 "not retried — make the configuration smaller"

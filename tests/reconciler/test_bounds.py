@@ -63,9 +63,12 @@ def test_request_above_the_api_servers_limit_is_permanent(
     assert not is_temporary(info.value)
 
 
-def test_object_above_etcds_limit_is_permanent(admin: Client, big_namespace: str) -> None:
+@pytest.mark.parametrize("size", [MiB * 8 // 5, 2 * MiB], ids=["1.6MiB", "2MiB"])
+def test_object_above_etcds_limit_is_permanent(
+    admin: Client, big_namespace: str, size: int
+) -> None:
     with pytest.raises(ObjectTooLargeError) as info:
-        apply_manifests(admin, [_kustomization(big_namespace, 2 * MiB)], force=True)
+        apply_manifests(admin, [_kustomization(big_namespace, size)], force=True)
     assert "too large" in str(info.value)
     assert not is_temporary(info.value)
 
