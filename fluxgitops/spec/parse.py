@@ -205,29 +205,41 @@ def parse_configuration(raw: Mapping[str, Any]) -> FluxConfigurationSpec:
         raise SpecError(
             "FluxConfiguration", [FieldError("", "must be a mapping", type(raw).__name__)]
         )
-    too_large = spec_size_error(raw)
+    subject = _subject("FluxConfiguration", raw)
+    too_large = spec_size_error(raw, RAW_LIMIT)
     if too_large is not None:  # checked first: validating megabytes only to reject them is waste
-        raise SpecError(_subject("FluxConfiguration", raw), [too_large])
+        raise SpecError(subject, [too_large])
     try:
-        return FluxConfigurationSpec.model_validate(raw)
+        spec = FluxConfigurationSpec.model_validate(raw)
     except ValidationError:
         pass  # collected again below, together with the configuration-wide rules
+    else:
+        # measured on the canonical form, so the applier (user input) and the reconciler (the
+        # FluxConfig, defaults filled in) agree on what fits
+        too_large = spec_size_error(spec.model_dump(mode="json", exclude_none=True))
+        if too_large is not None:
+            raise SpecError(subject, [too_large])
+        return spec
     rules = [
         FieldError(f.path, f.message, show_value(f.path, f.value), "rule")
         for f in check_outline(outline_from_raw(raw))
     ]
-    return _validate(FluxConfigurationSpec, raw, _subject("FluxConfiguration", raw), rules)
+    return _validate(FluxConfigurationSpec, raw, subject, rules)
 
 
-def spec_size_error(raw: Mapping[str, Any]) -> FieldError | None:
-    """A ``FieldError`` when ``raw`` is larger than ``MAX_SPEC_BYTES`` as JSON, else None."""
-    size = len(json.dumps(raw, default=str, separators=(",", ":")).encode())
-    if size <= MAX_SPEC_BYTES:
+RAW_LIMIT = 2 * MAX_SPEC_BYTES
+"""Input larger than this is refused before validation (its canonical form cannot fit)."""
+
+
+def spec_size_error(body: Mapping[str, Any], limit: int = MAX_SPEC_BYTES) -> FieldError | None:
+    """A ``FieldError`` when ``body`` is larger than ``limit`` bytes as JSON, else None."""
+    size = len(json.dumps(body, default=str, separators=(",", ":")).encode())
+    if size <= limit:
         return None
     return FieldError(
         "",
-        f"the configuration is {size} bytes as JSON; at most {MAX_SPEC_BYTES} are allowed "
-        "(split it into several configurations)",
+        f"the configuration is {size} bytes as JSON (defaults included); at most {limit} are "
+        "allowed (split it into several configurations)",
         code="too_large",
     )
 

@@ -31,6 +31,7 @@ from fluxgitops.spec.names import (
     MAX_SUBSTITUTIONS,
     MAX_URL,
 )
+from fluxgitops.spec.parse import RAW_LIMIT
 
 URL = "https://git.example.com/"
 
@@ -176,13 +177,25 @@ def test_huge_kustomization_key_gives_a_short_error() -> None:
     assert "...(100000 characters)" in str(info.value)
 
 
-def test_whole_spec_above_the_limit_is_refused_before_field_validation() -> None:
+def test_whole_spec_above_the_limit_is_refused_naming_the_limit() -> None:
     raw = base()
-    raw["gitRepository"]["sshKnownHosts"] = "h" * MAX_SPEC_BYTES
+    value = "x" * MAX_SUBSTITUTE_VALUE
+    raw["kustomizations"] = {
+        f"k{i}": {"path": "apps", "postBuild": {"substitute": {"v": value}}}
+        for i in range(MAX_KUSTOMIZATIONS)
+    }
     error = _error(raw)
     assert error.path == ""
     assert error.message.startswith("the configuration is ")
     assert f"at most {MAX_SPEC_BYTES} are allowed" in error.message
+
+
+def test_huge_input_is_refused_before_field_validation() -> None:
+    raw = base()
+    raw["gitRepository"]["sshKnownHosts"] = "h" * RAW_LIMIT
+    error = _error(raw)  # one error: the size, not also the field's own bound
+    assert error.path == ""
+    assert f"at most {RAW_LIMIT} are allowed" in error.message
 
 
 # ---------------------------------------------------------------- the API server agrees
