@@ -4,8 +4,9 @@ A fresh local control plane and the reconciler as its own process (``Bench``
 from ``benchmarks.reconciler``). Each configuration is as large as the bounds
 allow (``fluxgitops.spec.names``): ``MAX_KUSTOMIZATIONS`` Kustomizations whose
 substitutions fill the configuration up to ``MAX_SPEC_BYTES``. For each count,
-the configurations are applied, reconciled, the reconciler is **restarted**
-(SIGTERM, new process) and reconciles them all again from scratch; then its
+the configurations are applied and reconciled, the reconciler is stopped, every
+configuration is changed, and a new reconciler process reconciles them all
+from scratch (a restart after an outage); then its
 RSS (``VmRSS``) and peak (``VmHWM``) are compared with the Deployment's
 ``limits.memory``. The floor, measured in the same run, is the same process
 idle with no configuration.
@@ -43,9 +44,9 @@ def canonical_size(raw: dict[str, Any]) -> int:
     return len(json.dumps(spec.model_dump(mode="json", exclude_none=True), separators=(",", ":")))
 
 
-def largest(i: int) -> dict[str, Any]:
-    """Configuration ``i``: HTTPS Git with a token, the maximum number of Kustomizations, and
-    substitutions filling it to just under ``MAX_SPEC_BYTES``."""
+def largest(i: int, version: int = 0) -> dict[str, Any]:
+    """Configuration ``i`` (paths carry ``version``): HTTPS Git with a token, the maximum
+    number of Kustomizations, and substitutions filling it to just under ``MAX_SPEC_BYTES``."""
     raw: dict[str, Any] = {
         "name": f"big-{i}",
         "namespace": f"bench-big-{i}",
@@ -55,7 +56,7 @@ def largest(i: int) -> dict[str, Any]:
             "httpsKey": f"token-{i:08d}",
         },
         "kustomizations": {
-            f"k{n}": {"path": f"apps/{n}", "postBuild": {"substitute": {}}}
+            f"k{n}": {"path": f"apps/v{version}/{n}", "postBuild": {"substitute": {}}}
             for n in range(MAX_KUSTOMIZATIONS)
         },
     }
@@ -107,8 +108,10 @@ def run(counts: list[int], report: Callable[[str], None]) -> None:
                 applied = count
                 bench.wait_reconciled(count)
                 bench.stop_reconciler()
+                for i in range(count):  # changed while it is down: the restart must apply all
+                    raw = largest(i, version=count)
+                    apply_manifests(bench.admin, applier_objects(raw), force=True)
                 started = bench.start_reconciler()
-                time.sleep(1)  # the new process must observe every status again
                 done = bench.wait_reconciled(count)
                 time.sleep(3)
                 rss, peak = bench.rss_mib()
