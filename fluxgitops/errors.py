@@ -20,6 +20,7 @@ pydantic error it replaces can quote secret input.
     │   ├── ApplyConflictError          another field manager owns fields we set (force takes)
     │   ├── OwnershipConflictError      an object we would write belongs to someone else
     │   └── ClusterRejectedError        the API server refused an object (422, 403, …)
+    │       └── ObjectTooLargeError     … because it is too large (413, etcd's 1.5 MiB limit)
     └── TemporaryError                  retry with backoff
         ├── ClusterUnavailableError     API server unreachable, timed out or throttling
         ├── DeletionTimeoutError        objects still held by finalizers after the timeout
@@ -141,6 +142,10 @@ class OwnershipConflictError(PermanentError):
 
 class ClusterRejectedError(PermanentError):
     """The API server rejected an object (validation, admission or authorization)."""
+
+
+class ObjectTooLargeError(ClusterRejectedError):
+    """The API server or etcd refused an object for its size: it will never fit as it is."""
 
 
 class DeletionTimeoutError(TemporaryError):

@@ -41,6 +41,7 @@ from fluxgitops.errors import (
     DeletionTimeoutError,
     FluxGitOpsError,
     LeaseLostError,
+    ObjectTooLargeError,
     OwnershipConflictError,
     PermanentError,
     SpecError,
@@ -90,6 +91,7 @@ from reconciler.ownership import (
 log = logging.getLogger("fluxgitops.reconciler")
 
 RETRYABLE_CODES = (409, 410, 429)
+TOO_LARGE_CODE = 413
 FINALIZE_POLL = 2.0
 
 
@@ -119,7 +121,12 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def is_temporary(exc: BaseException) -> bool:
-    """True for errors that may pass on retry: unreachable, throttled, conflicts, expired lists."""
+    """True for errors that may pass on retry: unreachable, throttled, conflicts, expired lists.
+
+    Never an object too large for the API server (413) or etcd: retrying the same request
+    cannot succeed, so the FluxConfig is Stalled with the message instead."""
+    if isinstance(exc, ObjectTooLargeError) or status_code(exc) == TOO_LARGE_CODE:
+        return False
     if isinstance(exc, TemporaryError):
         return True
     return status_code(exc) in RETRYABLE_CODES

@@ -27,12 +27,16 @@ from fluxgitops.errors import (
     ClusterUnavailableError,
     DeletionTimeoutError,
     FluxGitOpsError,
+    ObjectTooLargeError,
 )
 from fluxgitops.kube.client import resource_for
 from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.render.meta import LABEL_CONFIGURATION, LABEL_MANAGED_BY
 
 _MANAGER = re.compile(r'conflict with "([^"]+)"')
+TOO_LARGE = ("request is too large", "trying to send message larger than max")
+"""What a 500 says when the object is above etcd's limit (1.5 MiB: etcd's own answer;
+2 MiB: the API server's gRPC client refuses to send it)."""
 
 
 def translate(exc: Exception, subject: str) -> FluxGitOpsError:
@@ -47,6 +51,11 @@ def translate(exc: Exception, subject: str) -> FluxGitOpsError:
                 manager = _MANAGER.search(cause.message or "")
                 conflicts.append((cause.field or "?", manager.group(1) if manager else "?"))
             return ApplyConflictError(subject, conflicts)
+        if code == 413 or any(marker in message for marker in TOO_LARGE):
+            return ObjectTooLargeError(
+                f"{subject}: the API server refused it as too large ({code}): {message}; "
+                "not retried — make the configuration smaller"
+            )
         if code == 429 or code >= 500:
             return ClusterUnavailableError(
                 f"{subject}: the API server answered {code}: {message}; retry"
@@ -58,6 +67,11 @@ def translate(exc: Exception, subject: str) -> FluxGitOpsError:
             return ClusterRejectedError(
                 f"{subject}: the API server does not serve this kind (404); is its CRD installed "
                 f"(FluxExtension)? Install it, then retry"
+            )
+        if code == 413:
+            return ObjectTooLargeError(
+                f"{subject}: the API server refused it as too large (413); not retried — "
+                "make the configuration smaller"
             )
         if code == 429 or code >= 500:
             return ClusterUnavailableError(f"{subject}: the API server answered {code}; retry")

@@ -2,7 +2,8 @@
 
 envtest-style: free 127.0.0.1 ports, a throwaway CA and client certificates
 (``fluxgitops.local.pki``), RBAC authorization, an admin kubeconfig at a known
-path, and the Flux CRDs plus our ``FluxConfig`` CRD installed and Established.
+path, the Flux CRDs plus our ``FluxConfig`` CRD installed and Established, and the
+FluxConfig tenancy admission policy (default settings) installed.
 No controller-manager or scheduler runs: namespaces never finish terminating
 and no pods start. Processes run in their own session and are stopped on
 ``stop()``, on context exit and at interpreter exit, so a failing test leaves
@@ -37,7 +38,9 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from fluxgitops.errors import ClusterUnavailableError, ToolchainError
 from fluxgitops.local.pki import CertificateAuthority, KeyPair
 from fluxgitops.local.toolchain import tool_path
+from fluxgitops.render.admission import render_admission
 from fluxgitops.render.fluxconfig import render_fluxconfig_crd
+from fluxgitops.spec.extension import FluxExtensionSpec
 
 READY_TIMEOUT = 60.0
 
@@ -342,6 +345,8 @@ class ControlPlane:
         crds.append(CustomResourceDefinition.from_dict(render_fluxconfig_crd().to_dict()))
         for crd in crds:
             client.apply(crd, force=True)
+        for policy in render_admission(FluxExtensionSpec()):  # the tenancy guard, as shipped
+            client.apply(load_all_yaml(yaml.safe_dump(policy.to_dict()))[0], force=True)
         deadline = time.monotonic() + READY_TIMEOUT
         for crd in crds:
             while True:

@@ -44,6 +44,7 @@ from typing import Any, Literal
 from pydantic.alias_generators import to_camel
 
 from fluxgitops.errors import FieldError, SpecError
+from fluxgitops.render.admission import render_admission
 from fluxgitops.render.fluxconfig import render_fluxconfig_crd
 from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import (
@@ -55,6 +56,7 @@ from fluxgitops.render.meta import (
     SOURCE_API_VERSION,
     metadata,
 )
+from fluxgitops.render.rbac import CLUSTER_ADMIN, cluster_binding_name
 from fluxgitops.spec.durations import format_duration
 from fluxgitops.spec.extension import (
     CONTROLLER_NAMES,
@@ -251,6 +253,8 @@ def render_extension(
                     moved = _adapt_deployment(moved, controller, spec)
             out.append(Manifest(moved))
     out.append(render_fluxconfig_crd())
+    user = reconciler_user(spec.namespace) if spec.reconciler.enabled else None
+    out.extend(render_admission(spec, user))
     if spec.reconciler.enabled:
         out.extend(render_reconciler(spec))
     return out
@@ -262,7 +266,8 @@ RECONCILER = "fluxgitops-reconciler"
 RECONCILER_UID = 65532
 """The distroless ``nonroot`` user the image runs as."""
 HEALTH_PORT = 8080
-WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
+READ = ("get", "list", "watch")
+WRITE = ("create", "update", "patch", "delete")
 
 
 def _group(api_version: str) -> str:
@@ -270,21 +275,30 @@ def _group(api_version: str) -> str:
 
 
 def reconciler_rules() -> list[dict[str, Any]]:
-    """What the reconciler may do cluster-wide, and nothing more.
+    """What the reconciler may do in the namespaces it serves (ClusterRole ``RECONCILER``).
 
-    It reads and finalizes FluxConfigs and writes their status; it writes the
-    kinds the renderer produces (Flux sources and Kustomizations, Secrets,
-    the ``flux-applier`` ServiceAccount and its RBAC). Binding ``flux-applier``
-    to ``cluster-admin`` (cluster scope) needs ``bind`` on that one ClusterRole;
-    a namespace-scope ``flux-applier`` Role grants everything in its
-    namespace, which needs ``escalate`` and ``bind`` on Roles. Leases: list and
-    watch (kopf watches the election Lease); writing them is namespaced.
+    Bound cluster-wide when it serves every namespace, by one RoleBinding per
+    namespace when ``reconciler.namespaces`` names them. It reads and finalizes
+    FluxConfigs and writes their status; it writes the Flux sources and
+    Kustomizations and the auth Secrets the renderer produces (their names
+    derive from user input, so RBAC cannot list them; the admission guard
+    ``fluxgitops-reconciler-guard`` limits these writes to objects labelled as
+    ours, Opaque Secrets, outside ``kube-system``). Of RBAC it writes only the
+    ``flux-applier`` ServiceAccount, Role and RoleBinding, by name (server-side
+    apply names the object, so ``resourceNames`` covers creation too); the
+    namespace-scope ``flux-applier`` Role grants everything in its namespace,
+    which needs ``escalate`` and ``bind`` — on that one Role name only.
+    Reading (``get``/``list``/``watch``) is wide: the label-selected watches
+    need it, and RBAC cannot grant by label. Leases: list and watch (kopf
+    watches the election Lease); writing them is a Role in its own namespace.
     """
+    applier = [APPLIER_SERVICE_ACCOUNT]
+    rbac = _group(RBAC_API_VERSION)
     return [
         {
             "apiGroups": [GROUP],
             "resources": [FLUXCONFIG_PLURAL],
-            "verbs": ["get", "list", "watch", "update", "patch"],
+            "verbs": [*READ, "update", "patch"],
         },
         {
             "apiGroups": [GROUP],
@@ -299,32 +313,69 @@ def reconciler_rules() -> list[dict[str, Any]]:
         {
             "apiGroups": [_group(SOURCE_API_VERSION)],
             "resources": ["gitrepositories", "buckets", "ocirepositories"],
-            "verbs": list(WRITE),
+            "verbs": [*READ, *WRITE],
         },
         {
             "apiGroups": [_group(KUSTOMIZE_API_VERSION)],
             "resources": ["kustomizations"],
+            "verbs": [*READ, *WRITE],
+        },
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": [*READ, *WRITE]},
+        {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": list(READ)},
+        {
+            "apiGroups": [""],
+            "resources": ["serviceaccounts"],
+            "resourceNames": list(applier),
             "verbs": list(WRITE),
         },
-        {"apiGroups": [""], "resources": ["secrets", "serviceaccounts"], "verbs": list(WRITE)},
+        {"apiGroups": [rbac], "resources": ["roles", "rolebindings"], "verbs": list(READ)},
         {
-            "apiGroups": [_group(RBAC_API_VERSION)],
-            "resources": ["roles", "rolebindings", "clusterrolebindings"],
+            "apiGroups": [rbac],
+            "resources": ["rolebindings"],
+            "resourceNames": list(applier),
             "verbs": list(WRITE),
         },
         {
-            "apiGroups": [_group(RBAC_API_VERSION)],
+            "apiGroups": [rbac],
             "resources": ["roles"],
-            "verbs": ["bind", "escalate"],
-        },
-        {
-            "apiGroups": [_group(RBAC_API_VERSION)],
-            "resources": ["clusterroles"],
-            "resourceNames": ["cluster-admin"],
-            "verbs": ["bind"],
+            "resourceNames": list(applier),
+            "verbs": [*WRITE, "bind", "escalate"],
         },
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["list", "watch"]},
     ]
+
+
+def reconciler_cluster_rules(namespaces: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Cluster-scoped needs (ClusterRole ``RECONCILER-cluster``): the cluster-scope
+    ``flux-applier-<ns>`` ClusterRoleBindings and ``bind`` on ``cluster-admin`` alone.
+
+    With ``namespaces`` the bindings are granted by name; serving every
+    namespace, the names cannot be listed and the admission guard allows only
+    ``flux-applier-<ns>`` → ``cluster-admin`` for ``flux-applier`` of ``<ns>``.
+    """
+    rbac = _group(RBAC_API_VERSION)
+    write: dict[str, Any] = {
+        "apiGroups": [rbac],
+        "resources": ["clusterrolebindings"],
+        "verbs": list(WRITE),
+    }
+    if namespaces:
+        write["resourceNames"] = [cluster_binding_name(ns) for ns in namespaces]
+    return [
+        {"apiGroups": [rbac], "resources": ["clusterrolebindings"], "verbs": list(READ)},
+        write,
+        {
+            "apiGroups": [rbac],
+            "resources": ["clusterroles"],
+            "resourceNames": [CLUSTER_ADMIN],
+            "verbs": ["bind"],
+        },
+    ]
+
+
+def reconciler_user(namespace: str) -> str:
+    """The reconciler ServiceAccount's user name, as admission sees it."""
+    return f"system:serviceaccount:{namespace}:{RECONCILER}"
 
 
 def _reconciler_labels() -> dict[str, str]:
@@ -339,7 +390,7 @@ def _reconciler_deployment(spec: FluxExtensionSpec) -> dict[str, Any]:
         "image": settings.image,
         "args": [
             "run",
-            "--all-namespaces",
+            *([f"--namespace={ns}" for ns in settings.namespaces] or ["--all-namespaces"]),
             f"--liveness=http://0.0.0.0:{HEALTH_PORT}/healthz",
         ],
         "env": [
@@ -410,13 +461,42 @@ def _reconciler_deployment(spec: FluxExtensionSpec) -> dict[str, Any]:
     }
 
 
+def _ref(kind: str, name: str) -> dict[str, str]:
+    return {"apiGroup": _group(RBAC_API_VERSION), "kind": kind, "name": name}
+
+
 def render_reconciler(spec: FluxExtensionSpec) -> list[Manifest]:
-    """The reconciler in ``spec.namespace``: ServiceAccount, ClusterRole + binding, the Lease
-    Role + binding, and the Deployment (``spec.reconciler``: replicas, image, resources)."""
+    """The reconciler in ``spec.namespace``: ServiceAccount, its two ClusterRoles and their
+    bindings (cluster-wide, or per served namespace), the Lease Role + binding, and the
+    Deployment (``spec.reconciler``: replicas, image, resources, namespaces)."""
     ns = spec.namespace
     labels = _reconciler_labels()
     subject = [{"kind": "ServiceAccount", "name": RECONCILER, "namespace": ns}]
     election = f"{RECONCILER}-leader-election"
+    cluster = f"{RECONCILER}-cluster"
+    served = spec.reconciler.namespaces
+    if served:
+        # kopf also watches the reconciler's own namespace (the Lease's)
+        bindings = [
+            {
+                "apiVersion": RBAC_API_VERSION,
+                "kind": "RoleBinding",
+                "metadata": metadata(RECONCILER, namespace, labels),
+                "roleRef": _ref("ClusterRole", RECONCILER),
+                "subjects": subject,
+            }
+            for namespace in sorted({*served, ns})
+        ]
+    else:
+        bindings = [
+            {
+                "apiVersion": RBAC_API_VERSION,
+                "kind": "ClusterRoleBinding",
+                "metadata": metadata(RECONCILER, None, labels),
+                "roleRef": _ref("ClusterRole", RECONCILER),
+                "subjects": subject,
+            }
+        ]
     bodies: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
@@ -429,15 +509,18 @@ def render_reconciler(spec: FluxExtensionSpec) -> list[Manifest]:
             "metadata": metadata(RECONCILER, None, labels),
             "rules": reconciler_rules(),
         },
+        *bindings,
+        {
+            "apiVersion": RBAC_API_VERSION,
+            "kind": "ClusterRole",
+            "metadata": metadata(cluster, None, labels),
+            "rules": reconciler_cluster_rules(served),
+        },
         {
             "apiVersion": RBAC_API_VERSION,
             "kind": "ClusterRoleBinding",
-            "metadata": metadata(RECONCILER, None, labels),
-            "roleRef": {
-                "apiGroup": _group(RBAC_API_VERSION),
-                "kind": "ClusterRole",
-                "name": RECONCILER,
-            },
+            "metadata": metadata(cluster, None, labels),
+            "roleRef": _ref("ClusterRole", cluster),
             "subjects": subject,
         },
         {
@@ -456,7 +539,7 @@ def render_reconciler(spec: FluxExtensionSpec) -> list[Manifest]:
             "apiVersion": RBAC_API_VERSION,
             "kind": "RoleBinding",
             "metadata": metadata(election, ns, labels),
-            "roleRef": {"apiGroup": _group(RBAC_API_VERSION), "kind": "Role", "name": election},
+            "roleRef": _ref("Role", election),
             "subjects": subject,
         },
         _reconciler_deployment(spec),

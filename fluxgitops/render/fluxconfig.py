@@ -4,7 +4,10 @@ The CR carries a configuration's desired state for the in-cluster reconciler:
 the spec without any secret value (secrets live only in the ``<config>-auth``
 Secret), the multi-tenancy mode, and whether the reconciler must generate an
 SSH key. The CRD's OpenAPI schema is derived from the same pydantic model, so
-the API server and the reconciler agree on the shape. Called by
+the API server and the reconciler agree on the shape — and on the bounds:
+maximum lengths and counts (``fluxgitops.spec.names``) become ``maxLength``,
+``maxItems``, ``maxProperties`` and CEL rules, so an oversized FluxConfig is
+refused at admission with the field and the limit. Called by
 ``fluxgitops.render.configuration`` and by the FluxExtension component. Pure.
 """
 
@@ -27,6 +30,7 @@ from fluxgitops.render.meta import (
     metadata,
 )
 from fluxgitops.spec.configuration import FluxConfigurationSpec
+from fluxgitops.spec.names import CONFIG_PLUS_KUSTOMIZATION_MAX, DNS1123_LABEL_MAX
 from fluxgitops.spec.sources import GitRepositorySource
 
 COMPLIANCE_STATES = ["Compliant", "Non-Compliant", "Pending", "Suspended", "Unknown"]
@@ -130,6 +134,16 @@ def structural_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 continue  # required-ness is enforced by the reconciler's full validation
             elif key == "const":
                 out["enum"] = [value]
+            elif key == "propertyNames":
+                # not allowed in a structural schema: the key bound becomes a CEL rule
+                limit = value.get("maxLength")
+                if limit is not None:
+                    out.setdefault("x-kubernetes-validations", []).append(
+                        {
+                            "rule": f"self.all(k, size(k) <= {limit})",
+                            "message": f"keys must be at most {limit} characters",
+                        }
+                    )
             else:
                 out[key] = value
         if "type" not in out and "enum" in out:
@@ -242,6 +256,25 @@ def _status_schema() -> dict[str, Any]:
     }
 
 
+def _name_rules() -> list[dict[str, str]]:
+    """Rules on ``metadata.name`` (the configuration name), which only the root can see."""
+    return [
+        {
+            "rule": f"size(self.metadata.name) <= {DNS1123_LABEL_MAX}",
+            "message": f"metadata.name: a configuration name has at most {DNS1123_LABEL_MAX} "
+            "characters (a DNS-1123 label)",
+        },
+        {
+            "rule": "!has(self.spec) || !has(self.spec.kustomizations) || "
+            "self.spec.kustomizations.all(k, size(self.metadata.name) + size(k) <= "
+            f"{CONFIG_PLUS_KUSTOMIZATION_MAX})",
+            "message": "spec.kustomizations: metadata.name + a kustomization name have at most "
+            f"{CONFIG_PLUS_KUSTOMIZATION_MAX} characters (the Kustomization is named "
+            "'<name>-<kustomization>')",
+        },
+    ]
+
+
 def render_fluxconfig_crd() -> Manifest:
     """The ``fluxconfigs.fluxgitops.io`` CRD: schema, status subresource, compliance columns."""
     return Manifest(
@@ -295,6 +328,7 @@ def render_fluxconfig_crd() -> Manifest:
                             "openAPIV3Schema": {
                                 "type": "object",
                                 "description": "A Flux configuration reconciled by fluxgitops.",
+                                "x-kubernetes-validations": _name_rules(),
                                 "properties": {
                                     "apiVersion": {"type": "string"},
                                     "kind": {"type": "string"},

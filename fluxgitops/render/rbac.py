@@ -22,6 +22,14 @@ from fluxgitops.render.meta import (
 )
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 
+CLUSTER_ADMIN = "cluster-admin"
+"""The one ClusterRole a cluster-scope ``flux-applier`` is bound to (Azure's design)."""
+
+
+def cluster_binding_name(namespace: str) -> str:
+    """The ClusterRoleBinding of a cluster-scope ``flux-applier``: ``flux-applier-<namespace>``."""
+    return f"{APPLIER_SERVICE_ACCOUNT}-{namespace}"
+
 
 def _shared_labels(namespace: str) -> dict[str, str]:
     # no configuration label: the object belongs to the namespace, not to one configuration
@@ -49,11 +57,11 @@ def render_rbac(spec: FluxConfigurationSpec) -> list[Manifest]:
                 {
                     "apiVersion": RBAC_API_VERSION,
                     "kind": "ClusterRoleBinding",
-                    "metadata": metadata(f"{APPLIER_SERVICE_ACCOUNT}-{ns}", None, labels, **shared),
+                    "metadata": metadata(cluster_binding_name(ns), None, labels, **shared),
                     "roleRef": {
                         "apiGroup": "rbac.authorization.k8s.io",
                         "kind": "ClusterRole",
-                        "name": "cluster-admin",
+                        "name": CLUSTER_ADMIN,
                     },
                     "subjects": [subject],
                 }

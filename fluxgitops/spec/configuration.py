@@ -18,7 +18,18 @@ from pydantic_core import PydanticCustomError
 
 from fluxgitops.spec.base import SpecModel, duration_field, raise_rule_failures
 from fluxgitops.spec.durations import Duration
-from fluxgitops.spec.names import CrName, DnsLabel, DnsSubdomain
+from fluxgitops.spec.names import (
+    MAX_KUSTOMIZATIONS,
+    MAX_PATH,
+    MAX_SHORT_TEXT,
+    MAX_SUBSTITUTE_FROM,
+    MAX_SUBSTITUTE_VALUE,
+    MAX_SUBSTITUTIONS,
+    CrName,
+    DnsLabel,
+    DnsSubdomain,
+    max_length,
+)
 from fluxgitops.spec.rules import DEFAULT_KUSTOMIZATION, Outline, check_outline, topological_order
 from fluxgitops.spec.sources import (
     DEFAULT_INTERVAL,
@@ -54,7 +65,9 @@ def _substitute_keys(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-KustomizationPath = Annotated[str, AfterValidator(_kustomization_path)]
+KustomizationPath = Annotated[str, max_length(MAX_PATH), AfterValidator(_kustomization_path)]
+VariableName = Annotated[str, max_length(MAX_SHORT_TEXT)]
+SubstituteValue = Annotated[str, max_length(MAX_SUBSTITUTE_VALUE)]
 
 
 class SubstituteFrom(SpecModel):
@@ -68,17 +81,19 @@ class SubstituteFrom(SpecModel):
 class PostBuild(SpecModel):
     """Variable substitution applied after kustomize build (``${var}`` in the manifests)."""
 
-    substitute: Annotated[dict[str, str], AfterValidator(_substitute_keys)] = Field(
-        default_factory=dict
+    substitute: Annotated[dict[VariableName, SubstituteValue], AfterValidator(_substitute_keys)] = (
+        Field(default_factory=dict, max_length=MAX_SUBSTITUTIONS)
     )
-    substitute_from: list[SubstituteFrom] = Field(default_factory=list)
+    substitute_from: list[SubstituteFrom] = Field(
+        default_factory=list, max_length=MAX_SUBSTITUTE_FROM
+    )
 
 
 class KustomizationSpec(SpecModel):
     """One Kustomization of the configuration (ARM ``KustomizationDefinition``)."""
 
     path: KustomizationPath = ""
-    depends_on: list[CrName] = Field(default_factory=list)
+    depends_on: list[CrName] = Field(default_factory=list, max_length=MAX_KUSTOMIZATIONS)
     timeout: Duration = duration_field(DEFAULT_INTERVAL, azure="timeoutInSeconds", name="timeout")
     sync_interval: Duration = duration_field(
         DEFAULT_INTERVAL, azure="syncIntervalInSeconds", name="sync_interval"
@@ -116,7 +131,9 @@ class FluxConfigurationSpec(SpecModel):
     bucket: BucketSource | None = None
     azure_blob: AzureBlobSource | None = None
     oci_repository: OciRepositorySource | None = None
-    kustomizations: dict[CrName, KustomizationSpec] = Field(default_factory=_default_kustomizations)
+    kustomizations: dict[CrName, KustomizationSpec] = Field(
+        default_factory=_default_kustomizations, max_length=MAX_KUSTOMIZATIONS
+    )
     suspend: bool = False
     wait_for_reconciliation: bool = False
     reconciliation_wait_duration: Duration | None = None

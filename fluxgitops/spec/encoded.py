@@ -160,7 +160,10 @@ def _pem(value: object) -> object:
     return plain_text(value)
 
 
-KnownHosts = Annotated[str, BeforeValidator(_known_hosts)]
+KnownHostsCheck = BeforeValidator(_known_hosts)
+"""Validator for known_hosts text: base64 (ARM) or plain in, plain inside, every line checked."""
+
+KnownHosts = Annotated[str, KnownHostsCheck]
 """known_hosts text; base64 (ARM) or plain in, plain inside."""
 
 SshPrivateKey = BeforeValidator(_ssh_private_key)

@@ -137,10 +137,26 @@ class Controllers(SpecModel):
         return [(name, getattr(self, name)) for name in type(self).model_fields]
 
 
+DEFAULT_CLUSTER_SCOPE_NAMESPACES = ("flux-system", "cluster-config")
+"""Where a FluxConfig may have ``scope: cluster`` by default (Azure's examples use both)."""
+DEFAULT_ADMIN_GROUPS = ("system:masters",)
+"""Groups whose members may create cluster-scope FluxConfigs in any namespace."""
+
+
 class MultiTenancy(SpecModel):
-    """``multiTenancy.enforce``: impersonate ``flux-applier``, no cross-namespace refs."""
+    """``multiTenancy.enforce``: impersonate ``flux-applier``, no cross-namespace refs.
+
+    ``clusterScopeNamespaces`` and ``adminGroups`` (ours, not Azure's) feed the
+    admission policy (``fluxgitops.render.admission``): a FluxConfig with
+    ``scope: cluster`` — its ``flux-applier`` is bound to ``cluster-admin`` — is
+    admitted only in those namespaces, unless its author is in an admin group.
+    """
 
     enforce: bool = True
+    cluster_scope_namespaces: tuple[DnsLabel, ...] = DEFAULT_CLUSTER_SCOPE_NAMESPACES
+    admin_groups: tuple[Annotated[str, Field(min_length=1, max_length=253)], ...] = (
+        DEFAULT_ADMIN_GROUPS
+    )
 
 
 class WorkloadIdentity(SpecModel):
@@ -159,6 +175,9 @@ class ReconcilerSpec(SpecModel):
 
     enabled: bool = False
     replicas: int = Field(default=2, ge=1, le=10)
+    namespaces: tuple[DnsLabel, ...] = ()
+    """Serve only these namespaces (empty: all). Given, the reconciler's write access to
+    Secrets, Flux objects and RBAC is granted per namespace (RoleBindings), not cluster-wide."""
     image: str = "fluxgitops/reconciler:0.1.0"
     resources: Resources = Field(default_factory=lambda: _resources("5m", "30Mi", "100m", "150Mi"))
 

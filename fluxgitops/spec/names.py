@@ -1,7 +1,8 @@
-"""Kubernetes name rules (DNS-1123 label and subdomain) and Azure's length limits.
+"""Kubernetes name rules (DNS-1123 label and subdomain), Azure's length limits, and our bounds.
 
-Used by the spec models to validate names, and by tests to check every rendered
-name. Pure: no I/O.
+Used by the spec models to validate names and sizes (the FluxConfig CRD schema
+is derived from the same models, so the API server enforces the same maximum
+lengths and counts), and by tests to check every rendered name. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 DNS1123_LABEL_MAX = 63
@@ -17,6 +18,28 @@ DNS1123_SUBDOMAIN_MAX = 253
 # Azure: configuration name + kustomization name must fit in 62 characters,
 # because the generated Kustomization is named "<config>-<kustomization>".
 CONFIG_PLUS_KUSTOMIZATION_MAX = 62
+
+# Bounds (ours; Flux and Azure document none): large enough for real use, small enough that
+# a FluxConfig and every object rendered from it stay far below the API server's 3 MiB
+# request and etcd's 1.5 MiB object limits, and the reconciler's memory stays bounded.
+MAX_URL = 2048
+"""URLs and endpoints (what browsers and most Git hosts accept)."""
+MAX_PATH = 4096
+"""Kustomization paths (Linux PATH_MAX)."""
+MAX_KUSTOMIZATIONS = 100
+"""Kustomizations per configuration (Azure documents no limit)."""
+MAX_SUBSTITUTIONS = 100
+"""``postBuild.substitute`` variables per Kustomization."""
+MAX_SUBSTITUTE_VALUE = 4096
+"""Length of one substitution value."""
+MAX_SUBSTITUTE_FROM = 20
+"""``postBuild.substituteFrom`` entries per Kustomization."""
+MAX_SHORT_TEXT = 1024
+"""Short free text: user names, client ids, media types, regular expressions."""
+MAX_TEXT = 65536
+"""Long free text kept in the spec: known_hosts, CA certificates."""
+MAX_SPEC_BYTES = 256 * 1024
+"""A whole configuration, as JSON."""
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -65,12 +88,36 @@ def _cr_name(value: str) -> str:
     return value
 
 
-DnsLabel = Annotated[str, AfterValidator(_label)]
+DnsLabel = Annotated[str, StringConstraints(max_length=DNS1123_LABEL_MAX), AfterValidator(_label)]
 """A Kubernetes object name that must be a DNS-1123 label (≤ 63)."""
 
-CrName = Annotated[str, AfterValidator(_cr_name)]
+CrName = Annotated[str, StringConstraints(max_length=DNS1123_LABEL_MAX), AfterValidator(_cr_name)]
 """A fluxConfiguration or kustomization name: as the az CLI validates it (≤ 63, '.' allowed;
 every object rendered from it is a DNS-1123 subdomain, every label value stays ≤ 63)."""
 
-DnsSubdomain = Annotated[str, AfterValidator(_subdomain)]
+DnsSubdomain = Annotated[
+    str, StringConstraints(max_length=DNS1123_SUBDOMAIN_MAX), AfterValidator(_subdomain)
+]
 """A Kubernetes object name that must be a DNS-1123 subdomain (≤ 253)."""
+
+_MAX_KEY_SHOWN = 40
+
+
+def shorten_key(key: str) -> str:
+    """A name or map key as it appears in a field path or subject: cut after 40 characters,
+    with its length — an error about a huge key stays small."""
+    if len(key) <= _MAX_KEY_SHOWN:
+        return key
+    return f"{key[:_MAX_KEY_SHOWN]}...({len(key)} characters)"
+
+
+ShortText = Annotated[str, StringConstraints(max_length=MAX_SHORT_TEXT)]
+"""Free text of at most ``MAX_SHORT_TEXT`` characters."""
+
+LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+"""Free text of at most ``MAX_TEXT`` characters."""
+
+
+def max_length(limit: int) -> StringConstraints:
+    """A string length bound (pydantic enforces it; it becomes ``maxLength`` in the CRD)."""
+    return StringConstraints(max_length=limit)

@@ -13,6 +13,7 @@ quote input) is chained. Pure: no I/O.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast, get_args
@@ -25,6 +26,7 @@ from fluxgitops.spec.arm import PROTECTED_SETTINGS, fold_protected_settings
 from fluxgitops.spec.base import RULES_ERROR_TYPE, RuleFailure
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.extension import FluxExtensionSpec
+from fluxgitops.spec.names import MAX_SPEC_BYTES, shorten_key
 from fluxgitops.spec.rules import check_outline, outline_from_raw
 
 M = TypeVar("M", bound=BaseModel)
@@ -69,7 +71,9 @@ SECRET_FIELDS = secret_field_names(FluxConfigurationSpec, FluxExtensionSpec) | f
 
 
 def format_path(loc: Iterable[int | str]) -> str:
-    """``('kustomizations', 'apps', 'dependsOn', 0)`` → ``kustomizations.apps.dependsOn[0]``."""
+    """``('kustomizations', 'apps', 'dependsOn', 0)`` → ``kustomizations.apps.dependsOn[0]``.
+
+    Long keys (user input) are shortened, so an error about a huge key stays small."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -77,7 +81,7 @@ def format_path(loc: Iterable[int | str]) -> str:
         elif part == "[key]":
             continue
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + shorten_key(str(part))
     return out
 
 
@@ -156,6 +160,13 @@ def _translate(root: type[BaseModel], error: Mapping[str, Any]) -> Iterator[Fiel
         )
         return
     message = error["msg"]
+    if kind in ("string_too_long", "too_long"):
+        limit = error.get("ctx", {}).get("max_length")
+        unit = "characters" if kind == "string_too_long" else "entries"
+        size = len(error["input"]) if hasattr(error.get("input"), "__len__") else "?"
+        message = f"has {size} {unit}; at most {limit} are allowed"
+        yield FieldError(path, message, "", kind)
+        return
     if kind == "literal_error":
         message = "must be " + message.removeprefix("Input should be ")
     elif message.startswith("Input should be"):
@@ -188,7 +199,7 @@ def _validate(
 
 def _subject(kind: str, raw: object) -> str:
     name = raw.get("name") if isinstance(raw, Mapping) else None
-    return f"{kind} {name!r}" if isinstance(name, str) else kind
+    return f"{kind} {shorten_key(name)!r}" if isinstance(name, str) else kind
 
 
 def parse_configuration(raw: Mapping[str, Any]) -> FluxConfigurationSpec:
@@ -198,20 +209,47 @@ def parse_configuration(raw: Mapping[str, Any]) -> FluxConfigurationSpec:
             "FluxConfiguration", [FieldError("", "must be a mapping", type(raw).__name__)]
         )
     raw, folded = fold_protected_settings(raw)
+    subject = _subject("FluxConfiguration", raw)
+    too_large = spec_size_error(raw, RAW_LIMIT)
+    if too_large is not None:  # checked first: validating megabytes only to reject them is waste
+        raise SpecError(subject, [too_large])
     if not folded:
         try:
-            return FluxConfigurationSpec.model_validate(raw)
+            spec = FluxConfigurationSpec.model_validate(raw)
         except ValidationError:
             pass  # collected again below, together with the configuration-wide rules
+        else:
+            # measured on the canonical form, so the applier (user input) and the reconciler
+            # (the FluxConfig, defaults filled in) agree on what fits
+            too_large = spec_size_error(spec.model_dump(mode="json", exclude_none=True))
+            if too_large is not None:
+                raise SpecError(subject, [too_large])
+            return spec
     rules = [
         FieldError(f.path, f.message, show_value(f.path, f.value), "rule")
         for f in check_outline(outline_from_raw(raw))
     ]
-    subject = _subject("FluxConfiguration", raw)
     model = _validate(FluxConfigurationSpec, raw, subject, [*rules, *folded])
     if folded:
         raise SpecError(subject, folded)
     return model
+
+
+RAW_LIMIT = 2 * MAX_SPEC_BYTES
+"""Input larger than this is refused before validation (its canonical form cannot fit)."""
+
+
+def spec_size_error(body: Mapping[str, Any], limit: int = MAX_SPEC_BYTES) -> FieldError | None:
+    """A ``FieldError`` when ``body`` is larger than ``limit`` bytes as JSON, else None."""
+    size = len(json.dumps(body, default=str, separators=(",", ":")).encode())
+    if size <= limit:
+        return None
+    return FieldError(
+        "",
+        f"the configuration is {size} bytes as JSON (defaults included); at most {limit} are "
+        "allowed (split it into several configurations)",
+        code="too_large",
+    )
 
 
 def parse_extension(raw: Mapping[str, Any]) -> FluxExtensionSpec:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fluxgitops.spec.base import RuleFailure
-from fluxgitops.spec.names import CONFIG_PLUS_KUSTOMIZATION_MAX
+from fluxgitops.spec.names import CONFIG_PLUS_KUSTOMIZATION_MAX, shorten_key
 
 SOURCE_BLOCKS: dict[str, str] = {
     "GitRepository": "gitRepository",
@@ -31,6 +31,7 @@ _SNAKE = {
     "ociRepository": "oci_repository",
 }
 DEFAULT_KUSTOMIZATION = "kustomization-1"
+_KNOWN_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def _check_name_lengths(outline: Outline) -> Iterator[RuleFailure]:
         combined = len(outline.name) + len(key)
         if combined > CONFIG_PLUS_KUSTOMIZATION_MAX:
             yield RuleFailure(
-                f"kustomizations.{key}",
+                f"kustomizations.{shorten_key(key)}",
                 f"configuration name + kustomization name is {combined} characters; at most "
                 f"{CONFIG_PLUS_KUSTOMIZATION_MAX} are allowed (the Kustomization is named "
                 f"'<configuration>-<kustomization>')",
@@ -118,18 +119,21 @@ def _check_depends_on(graph: Mapping[str, tuple[str, ...]]) -> Iterator[RuleFail
     known = sorted(graph)
     for name, deps in graph.items():
         for index, dep in enumerate(deps):
-            path = f"kustomizations.{name}.dependsOn[{index}]"
+            path = f"kustomizations.{shorten_key(name)}.dependsOn[{index}]"
             if dep == name:
                 yield RuleFailure(path, "a kustomization cannot depend on itself", dep)
             elif dep not in graph:
                 yield RuleFailure(
                     path,
-                    f"names no kustomization of this configuration; known: {', '.join(known)}",
+                    "names no kustomization of this configuration; known: "
+                    + ", ".join(shorten_key(k) for k in known[:_KNOWN_SHOWN])
+                    + (", ..." if len(known) > _KNOWN_SHOWN else ""),
                     dep,
                 )
     for cycle in find_cycles(graph):
         yield RuleFailure(
-            f"kustomizations.{cycle[0]}.dependsOn", "dependency cycle: " + " → ".join(cycle)
+            f"kustomizations.{shorten_key(cycle[0])}.dependsOn",
+            "dependency cycle: " + " → ".join(shorten_key(c) for c in cycle),
         )
 
 

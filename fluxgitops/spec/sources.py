@@ -26,8 +26,15 @@ from pydantic_core import PydanticCustomError
 
 from fluxgitops.spec.base import RuleFailure, SpecModel, duration_field, raise_rule_failures
 from fluxgitops.spec.durations import Duration
-from fluxgitops.spec.encoded import KnownHosts, Pem, SshPrivateKey
-from fluxgitops.spec.names import DnsSubdomain
+from fluxgitops.spec.encoded import KnownHostsCheck, Pem, SshPrivateKey
+from fluxgitops.spec.names import (
+    MAX_SHORT_TEXT,
+    MAX_URL,
+    DnsSubdomain,
+    LongText,
+    ShortText,
+    max_length,
+)
 from fluxgitops.spec.semver import parse_range
 
 DEFAULT_INTERVAL = timedelta(minutes=10)  # Azure: syncIntervalInSeconds = timeoutInSeconds = 600
@@ -164,12 +171,12 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-GitUrl = Annotated[str, AfterValidator(_git_url)]
-OciUrl = Annotated[str, AfterValidator(_oci_url)]
-EndpointUrl = Annotated[str, AfterValidator(_endpoint_url)]
-BlobUrl = Annotated[str, AfterValidator(_blob_url)]
-GitRefName = Annotated[str, AfterValidator(_git_ref_name)]
-SemverRange = Annotated[str, AfterValidator(_semver_range)]
+GitUrl = Annotated[str, max_length(MAX_URL), AfterValidator(_git_url)]
+OciUrl = Annotated[str, max_length(MAX_URL), AfterValidator(_oci_url)]
+EndpointUrl = Annotated[str, max_length(MAX_URL), AfterValidator(_endpoint_url)]
+BlobUrl = Annotated[str, max_length(MAX_URL), AfterValidator(_blob_url)]
+GitRefName = Annotated[str, max_length(MAX_SHORT_TEXT), AfterValidator(_git_ref_name)]
+SemverRange = Annotated[str, max_length(MAX_SHORT_TEXT), AfterValidator(_semver_range)]
 CommitSha = Annotated[str, AfterValidator(_commit)]
 OciDigest = Annotated[str, AfterValidator(_digest)]
 BucketName = Annotated[str, AfterValidator(_bucket_name)]
@@ -250,10 +257,10 @@ class GitRepositorySource(LocalAuthRefMixin):
         DEFAULT_INTERVAL, azure="syncIntervalInSeconds", name="sync_interval"
     )
     ssh_private_key: Annotated[SecretStr | None, SshPrivateKey] = None
-    ssh_known_hosts: KnownHosts | None = None
-    https_user: str | None = None
+    ssh_known_hosts: Annotated[LongText | None, KnownHostsCheck] = None
+    https_user: ShortText | None = None
     https_key: SecretStr | None = None
-    https_ca_cert: Annotated[str | None, Pem] = Field(default=None, alias="httpsCACert")
+    https_ca_cert: Annotated[LongText | None, Pem] = Field(default=None, alias="httpsCACert")
     provider: GitProvider = "generic"
 
     @property
@@ -317,7 +324,7 @@ class BucketSource(LocalAuthRefMixin):
 
     url: EndpointUrl
     bucket_name: BucketName
-    access_key: str | None = None
+    access_key: ShortText | None = None
     secret_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("secretKey", "secret_key", "bucketSecretKey"),
@@ -367,14 +374,14 @@ class BucketSource(LocalAuthRefMixin):
 class ManagedIdentity(SpecModel):
     """A user-assigned managed identity by client ID."""
 
-    client_id: str
+    client_id: ShortText
 
 
 class ServicePrincipal(SpecModel):
     """An Entra ID service principal with a client secret or a client certificate."""
 
-    client_id: str
-    tenant_id: str
+    client_id: ShortText
+    tenant_id: ShortText
     client_secret: SecretStr | None = None
     client_certificate: Annotated[SecretStr | None, Pem] = None
     client_certificate_password: SecretStr | None = None
@@ -448,9 +455,9 @@ class AzureBlobSource(LocalAuthRefMixin):
 class OciRepositoryRef(SpecModel):
     """Which artifact to pull: one of tag (default ``latest``), semver or digest."""
 
-    tag: str | None = None
+    tag: ShortText | None = None
     semver: SemverRange | None = None
-    semver_filter: str | None = None
+    semver_filter: ShortText | None = None
     digest: OciDigest | None = None
 
     @model_validator(mode="after")
@@ -479,23 +486,23 @@ class OciRepositoryRef(SpecModel):
 class LayerSelector(SpecModel):
     """Which layer of the artifact to use, and whether to extract or copy it."""
 
-    media_type: str
+    media_type: ShortText
     operation: Literal["extract", "copy"] = "extract"
 
 
 class OidcIdentity(SpecModel):
     """An OIDC issuer/subject pair (regular expressions) that signatures must match."""
 
-    issuer: str
-    subject: str
+    issuer: ShortText
+    subject: ShortText
 
 
 class Verify(SpecModel):
     """Signature verification of the OCI artifact (cosign or notation)."""
 
     provider: Literal["cosign", "notation"]
-    verification_config: dict[str, str] = Field(default_factory=dict)
-    match_oidc_identity: list[OidcIdentity] = Field(default_factory=list)
+    verification_config: dict[ShortText, LongText] = Field(default_factory=dict, max_length=20)
+    match_oidc_identity: list[OidcIdentity] = Field(default_factory=list, max_length=20)
 
 
 class TlsConfig(SpecModel):

@@ -108,7 +108,11 @@ def test_extension_external_mode_installs_the_fluxconfig_crd(recorder: Recorder)
     def check(_: Any) -> None:
         inputs = next(i for t, n, i in recorder.resources if n == "c2-flux-objects")
         names = [m["metadata"]["name"] for m in inputs["manifests"]]
-        assert names == ["fluxconfigs.fluxgitops.io"]
+        assert names == [
+            "fluxconfigs.fluxgitops.io",
+            "fluxgitops-fluxconfig-tenancy",
+            "fluxgitops-fluxconfig-tenancy",
+        ]
 
     return ext.installed.apply(check)
 

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from lightkube import Client
+import yaml
+from lightkube import ApiError, Client, codecs
+from lightkube.models.authentication_v1 import TokenRequestSpec
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import ServiceAccountToken
 
+from fluxgitops.errors import ClusterRejectedError
 from fluxgitops.kube.apply import apply_manifests, read_object
-from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
+from fluxgitops.local.controlplane import ControlPlane
+from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
 from fluxgitops.status import condition
@@ -89,3 +96,58 @@ def https_config(name: str, namespace: str, **kustomizations: Any) -> dict[str, 
         },
         "kustomizations": kustomizations or {"infra": {"path": "infra"}},
     }
+
+
+def token_kubeconfig(
+    control_plane: ControlPlane, admin: Client, namespace: str, account: str, path: Path
+) -> Path:
+    """A kubeconfig at ``path`` authenticating as ServiceAccount ``namespace/account`` with a
+    real token from the TokenRequest API (one hour)."""
+    token = admin.create(
+        ServiceAccountToken(
+            metadata=ObjectMeta(namespace=namespace),
+            spec=TokenRequestSpec(audiences=[], expirationSeconds=3600),
+        ),
+        account,
+        namespace=namespace,
+    )
+    assert token.status is not None
+    config = yaml.safe_load(control_plane.kubeconfig.read_text())
+    config["users"] = [{"name": account, "user": {"token": token.status.token}}]
+    config["contexts"][0]["context"]["user"] = account
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+def refused(client: Client, manifests: list[Manifest], *, dry_run: bool = False) -> str:
+    """Apply ``manifests`` as ``client``; the refusal's message (fails when it was admitted).
+
+    ``dry_run`` asks the API server to run admission without storing anything."""
+    try:
+        if dry_run:
+            for item in manifests:
+                client.apply(codecs.from_dict(item.to_dict()), dry_run=True, force=True)
+        else:
+            apply_manifests(client, manifests, force=True)
+    except ClusterRejectedError as exc:
+        return str(exc)
+    except ApiError as exc:  # dry runs: lightkube's error, untranslated
+        return str(exc.status.message)
+    pytest.fail(f"{[str(m.key) for m in manifests]} was admitted")
+
+
+def wait_denied(what: str, attempt: Callable[[], str], expected: str) -> str:
+    """Repeat ``attempt`` (a dry run) until the refusal contains ``expected``: a new policy is
+    enforced once the API server's informer has it, about a second after it is created."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            message = attempt()
+        except pytest.fail.Exception:
+            message = ""
+        if expected in message:
+            return message
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: still not denied with {expected!r}; last answer {message!r}")
+        time.sleep(0.2)

@@ -3,7 +3,8 @@
 ``deploy/*.yaml`` must equal what ``fluxgitops.render`` produces (rewrite them
 with ``FLUXGITOPS_UPDATE_GOLDEN=1``); the Containerfile's pins must be
 pyproject's; and a reconciler authenticated as the rendered ServiceAccount
-(a real token from the TokenRequest API) must be able to do its whole job.
+(a real token from the TokenRequest API), under its admission guard, must be
+able to do its whole job.
 """
 
 from __future__ import annotations
@@ -14,23 +15,33 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-from lightkube import Client
-from lightkube.models.authentication_v1 import TokenRequestSpec
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ServiceAccountToken
+from lightkube import Client, KubeConfig
 from lightkube.types import PatchType
 
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace, read_object
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import ObjectKey, render_fluxconfig_crd, to_yaml
-from fluxgitops.render.extension import RECONCILER, render_extension, render_reconciler
+from fluxgitops.render import Manifest, ObjectKey, render_fluxconfig_crd, to_yaml
+from fluxgitops.render.admission import RECONCILER_POLICY, render_admission
+from fluxgitops.render.extension import (
+    RECONCILER,
+    reconciler_user,
+    render_extension,
+    render_reconciler,
+)
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import FluxExtensionSpec, parse_extension
 from reconciler.runner import ReconcilerThread
 from tests.reconciler.conftest import options_for
-from tests.reconciler.support import apply_fluxconfig, https_config, status_of, wait_for
+from tests.reconciler.support import (
+    apply_fluxconfig,
+    https_config,
+    refused,
+    status_of,
+    token_kubeconfig,
+    wait_denied,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -57,11 +68,17 @@ def test_deploy_yaml_is_the_renderers_output(golden: Callable[[Path, str], None]
     golden(
         DEPLOY / "deployment.yaml", HEADER.format(what="render_reconciler") + to_yaml(deployment)
     )
+    spec = _enabled()
+    golden(
+        DEPLOY / "admission.yaml",
+        HEADER.format(what="render_admission")
+        + to_yaml(render_admission(spec, reconciler_user(spec.namespace))),
+    )
 
 
 def test_extension_installs_the_reconciler_only_when_enabled() -> None:
     off = render_extension(parse_extension({}), mode="external")
-    assert [m.key.kind for m in off] == ["CustomResourceDefinition"]
+    assert "Deployment" not in [m.key.kind for m in off]
     on = render_extension(_enabled(namespace="gitops"), mode="external")
     deployment = next(m for m in on if m.key.kind == "Deployment")
     assert deployment.key.namespace == "gitops"
@@ -87,22 +104,25 @@ def test_reconciler_works_with_exactly_the_rendered_rbac(
     system, namespace = f"rec-sys-{uuid.uuid4().hex[:6]}", f"rec-{uuid.uuid4().hex[:8]}"
     for name in (system, namespace):
         ensure_namespace(admin, name)
-    rbac = [m for m in render_reconciler(_enabled(namespace=system)) if m.key.kind != "Deployment"]
-    apply_manifests(admin, rbac, force=True)
-    token = admin.create(
-        ServiceAccountToken(
-            metadata=ObjectMeta(namespace=system),
-            spec=TokenRequestSpec(audiences=[], expirationSeconds=3600),
-        ),
-        RECONCILER,
-        namespace=system,
+    spec = _enabled(namespace=system)
+    rbac = [m for m in render_reconciler(spec) if m.key.kind != "Deployment"]
+    guard = render_admission(spec, reconciler_user(system))[2:]  # the reconciler's guard
+    assert [m.key.name for m in guard] == [RECONCILER_POLICY, RECONCILER_POLICY]
+    apply_manifests(admin, [*rbac, *guard], force=True)
+    kubeconfig = token_kubeconfig(control_plane, admin, system, RECONCILER, tmp_path / "kubeconfig")
+    as_reconciler = Client(KubeConfig.from_file(kubeconfig), field_manager="probe")
+    planted = Manifest(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "p", "namespace": "kube-system"},
+        }
     )
-    config = yaml.safe_load(control_plane.kubeconfig.read_text())
-    assert token.status is not None
-    config["users"] = [{"name": "reconciler", "user": {"token": token.status.token}}]
-    config["contexts"][0]["context"]["user"] = "reconciler"
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump(config))
+    wait_denied(  # the guard is enforced once the API server's informer has it
+        "the reconciler guard",
+        lambda: refused(as_reconciler, [planted], dry_run=True),
+        "may not write secrets in namespace 'kube-system'",
+    )
     options = options_for(
         control_plane,
         kubeconfig=str(kubeconfig),

@@ -65,9 +65,15 @@ def install(bundle: Sequence[dict[str, Any]], **spec: Any) -> list[Manifest]:
     return render_extension(parse_extension(spec), mode="install", bundle=bundle)
 
 
-def test_external_mode_installs_only_the_fluxconfig_crd(bundle: list[dict[str, Any]]) -> None:
+def test_external_mode_installs_only_the_fluxconfig_crd_and_its_admission_policy(
+    bundle: list[dict[str, Any]],
+) -> None:
     objects = render_extension(parse_extension({}), mode="external", bundle=bundle)
-    assert [m.key.name for m in objects] == ["fluxconfigs.fluxgitops.io"]
+    assert [(m.key.kind, m.key.name) for m in objects] == [
+        ("CustomResourceDefinition", "fluxconfigs.fluxgitops.io"),
+        ("ValidatingAdmissionPolicy", "fluxgitops-fluxconfig-tenancy"),
+        ("ValidatingAdmissionPolicyBinding", "fluxgitops-fluxconfig-tenancy"),
+    ]
 
 
 def test_install_mode_needs_a_bundle() -> None:
