@@ -28,8 +28,9 @@ the spec:
 - ``fluxVersion``, when set, must be the bundle's ``app.kubernetes.io/version``.
 
 ``external`` mode is for clusters whose controllers are managed elsewhere (and
-the local control plane): only our CRD. Both add the ``FluxConfig`` CRD and,
-with ``reconciler.enabled``, the reconciler (``render_reconciler``:
+the local control plane): only our CRD. Both add the ``FluxConfig`` CRD, the
+tenancy admission policy (``fluxgitops.render.admission``; with the reconciler
+also its guard) and, with ``reconciler.enabled``, the reconciler (``render_reconciler``:
 ServiceAccount, least-privilege RBAC, Deployment) — the one source of
 ``deploy/*.yaml`` too, which a test regenerates and compares. Called by the
 FluxExtension component. Pure.

@@ -100,12 +100,13 @@ DnsSubdomain = Annotated[
 ]
 """A Kubernetes object name that must be a DNS-1123 subdomain (≤ 253)."""
 
-_MAX_KEY_SHOWN = 40
+_MAX_KEY_SHOWN = 253
+"""Longer keys (never valid names) are cut in paths and subjects; valid ones stay exact."""
 
 
 def shorten_key(key: str) -> str:
-    """A name or map key as it appears in a field path or subject: cut after 40 characters,
-    with its length — an error about a huge key stays small."""
+    """A name or map key as it appears in a field path or subject: cut after 253 characters
+    (longer than any valid name), with its length — an error about a huge key stays small."""
     if len(key) <= _MAX_KEY_SHOWN:
         return key
     return f"{key[:_MAX_KEY_SHOWN]}...({len(key)} characters)"
