@@ -446,8 +446,13 @@ def build(force: bool = False) -> dict[str, object]:
     root, layout = cache_root(), layout_dir()
     root.mkdir(parents=True, exist_ok=True)
     record = root / "build.json"
-    cold = not any(root.glob("base-*.complete"))
+    bases_before = set(root.glob("base-*.complete"))
+    debs_before = any((root / "debs").glob("*.deb"))
     rootfs, base_key = build_base(facts, debian_mirror(facts.codename))
+    if rootfs.with_name(f"{rootfs.name}.complete") in bases_before:
+        kind = "warm (base cached)"
+    else:
+        kind = "base rebuilt (.debs cached)" if debs_before else "cold"
     digest = inputs_digest(facts, base_key)
     previous = json.loads(record.read_text()) if record.exists() else {}
     image = f"{layout}:{tag}"
@@ -468,7 +473,7 @@ def build(force: bool = False) -> dict[str, object]:
         "image": f"{name}:{tag}",
         "layout": str(layout),
         "inputs": digest,
-        "kind": "cold" if cold else "warm (base cached)",
+        "kind": kind,
         "seconds": round(time.monotonic() - started, 1),
         "base_seconds": round(base_seconds, 1),
         "app_seconds": round(app_seconds, 1),
