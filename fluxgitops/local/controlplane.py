@@ -232,6 +232,7 @@ class ControlPlane:
     def _wait_cluster_ready(self, client: Client, began: float) -> None:
         """Nodes Ready (kwok took them over) and the ``default`` ServiceAccount made, so a
         Pod or Deployment created right after ``start()`` is admitted and scheduled."""
+        assert self.workdir is not None
         deadline = time.monotonic() + READY_TIMEOUT
         names = set(node_names(self.nodes))
         while names:
@@ -240,7 +241,7 @@ class ControlPlane:
             if names and time.monotonic() > deadline:
                 raise ClusterUnavailableError(
                     f"simulated node(s) {sorted(names)!r} not Ready after {READY_TIMEOUT:.0f}s; "
-                    f"kwok log {str(self.workdir / 'kwok.log')!r}"  # type: ignore[operator]
+                    f"kwok log {str(self.workdir / 'kwok.log')!r}"
                 )
             if names:
                 time.sleep(0.1)
