@@ -236,7 +236,11 @@ class ControlPlane:
         deadline = time.monotonic() + READY_TIMEOUT
         names = set(node_names(self.nodes))
         while names:
-            ready = {n.metadata.name for n in client.list(Node) if n.metadata and _node_ready(n)}
+            ready = {
+                n.metadata.name
+                for n in client.list(Node)
+                if n.metadata and _node_ready(n, untainted=self.kube_controllers)
+            }
             names -= ready
             if names and time.monotonic() > deadline:
                 raise ClusterUnavailableError(
@@ -514,8 +518,13 @@ class ControlPlane:
         self.stop()
 
 
-def _node_ready(node: Node) -> bool:
+def _node_ready(node: Node, *, untainted: bool) -> bool:
+    """Ready=True; with ``untainted``, also without the ``node.kubernetes.io/not-ready``
+    taint the API server puts on new Nodes and the node lifecycle controller lifts."""
     conditions = (node.status.conditions if node.status else None) or []
+    taints = (node.spec.taints if node.spec else None) or []
+    if untainted and any(t.key == "node.kubernetes.io/not-ready" for t in taints):
+        return False
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 

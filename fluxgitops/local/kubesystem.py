@@ -173,8 +173,14 @@ def fake_node(name: str) -> dict[str, Any]:
             "nodeInfo": {
                 "architecture": "amd64",
                 "operatingSystem": "linux",
+                "osImage": "kwok",
+                "kernelVersion": "fake",
                 "kubeletVersion": "fake",
                 "kubeProxyVersion": "fake",
+                "containerRuntimeVersion": "fake",
+                "bootID": "",
+                "machineID": "",
+                "systemUUID": "",
             },
         },
     }
