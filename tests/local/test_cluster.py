@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.kubesystem import KWOK_ANNOTATION
+from fluxgitops.local.toolchain import program_dirs
 from fluxgitops_cli.app import app
 
 DEADLINE = 90.0
@@ -194,7 +195,7 @@ def local_env(cluster: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("FLUXGITOPS_LOCAL_DIR", str(cluster.workdir))
     result = CliRunner().invoke(app, ["local", "env"])
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # what `eval "$(fluxgitops local env)"` sees; warnings go to stderr
 
 
 def kubectl(env_script: str, command: str) -> subprocess.CompletedProcess[str]:
@@ -242,6 +243,8 @@ def test_service_account_token_from_token_request_authenticates(
 def test_local_env_puts_kubectl_and_pulumi_on_path(
     cluster: ControlPlane, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _, missing = program_dirs()
+    assert not missing, "\n".join(missing)  # how to build what is missing
     script = local_env(cluster, monkeypatch)
 
     found = kubectl(script, "command -v kubectl pulumi pulumi-language-python; echo $KUBECONFIG")
