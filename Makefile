@@ -23,11 +23,14 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# what the tests and `make run` need (control plane, Flux CRDs, pulumi CLI, source- and
-# kustomize-controller): built from Go
-# modules into ~/.cache/fluxgitops (a no-op when already built for these versions).
+# what the tests and `make run` need: the control plane (etcd, kube-apiserver, controller-manager,
+# scheduler, kwok's simulated nodes, kubectl), the Flux CRDs and all four Flux controllers, the
+# pulumi CLI and its Python language host; built from Go modules into ~/.cache/fluxgitops
+# (a no-op when already built for these versions).
 tools-core:
-	$(PYTHON) tools/build.py etcd kube-apiserver flux-crds flux-bundle pulumi source-controller kustomize-controller
+	$(PYTHON) tools/build.py etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl \
+		flux-crds flux-bundle pulumi pulumi-language-python source-controller kustomize-controller \
+		helm-controller notification-controller
 
 # every third-party program (also the Pulumi CLI, its Python host and the Flux controllers)
 tools:

@@ -11,6 +11,7 @@ runs the local control plane.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +30,7 @@ from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
 from fluxgitops.kube.apply import list_owned, read_objects
 from fluxgitops.kube.client import connect
 from fluxgitops.local.controlplane import (
+    FLUX_CONTROLLERS,
     ControlPlane,
     local_dir,
     process_status,
@@ -36,7 +38,7 @@ from fluxgitops.local.controlplane import (
     resolve_kubeconfig,
     stop_detached,
 )
-from fluxgitops.local.toolchain import REPO_ROOT
+from fluxgitops.local.toolchain import REPO_ROOT, program_dirs
 from fluxgitops.plan import Plan, build_plan, to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops.render.manifest import Manifest
@@ -312,21 +314,49 @@ app.command("import")(import_command)
 @local_app.command("up")
 def local_up(
     controllers: Annotated[
-        bool, typer.Option(help="Also run source- and kustomize-controller as local processes")
-    ] = False,
+        bool,
+        typer.Option(
+            "--controllers/--no-controllers",
+            help="Run the four Flux controllers (source, kustomize, helm, notification)",
+        ),
+    ] = True,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster/--no-cluster",
+            help="Run kube-controller-manager, kube-scheduler and kwok's simulated nodes",
+        ),
+    ] = True,
+    nodes: Annotated[
+        int, typer.Option(min=1, max=10, help="How many simulated (kwok) nodes to create")
+    ] = 1,
 ) -> None:
-    """Start etcd + kube-apiserver (and optionally Flux controllers); they keep running."""
+    """Start a local cluster on loopback; its processes keep running until `local down`.
+
+    etcd + kube-apiserver always; by default also controller-manager, scheduler,
+    kwok nodes and the Flux controllers.
+    """
     workdir = local_dir()
     if any(process_status(workdir).values()):
         err.print(f"already running in {workdir}; `fluxgitops local down` first")
         raise typer.Exit(1)
-    names = ("source-controller", "kustomize-controller") if controllers else ()
     try:
-        plane = ControlPlane(workdir=workdir, controllers=names, detach=True).start()
+        plane = ControlPlane(
+            workdir=workdir,
+            controllers=FLUX_CONTROLLERS if controllers else (),
+            detach=True,
+            kube_controllers=cluster,
+            nodes=nodes if cluster else 0,
+        ).start()
     except FluxGitOpsError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
-    out.print(f"[green]up[/green]: {plane.server}  KUBECONFIG={plane.kubeconfig}")
+    seconds = plane.ready_seconds["total"]
+    out.print(
+        f"[green]up[/green] in {seconds:.1f}s: {plane.server}  KUBECONFIG={plane.kubeconfig}\n"
+        f"running: {', '.join(p.name for p in plane.processes)}\n"
+        '`eval "$(fluxgitops local env)"` puts kubectl and pulumi on PATH'
+    )
 
 
 @local_app.command("down")
@@ -351,12 +381,19 @@ def local_status() -> None:
 
 @local_app.command("env")
 def local_env() -> None:
-    """Print ``export KUBECONFIG=...`` for the running local control plane."""
+    """Print `export` lines: KUBECONFIG, and PATH with kubectl, pulumi and its plugins."""
     state = read_state(local_dir())
     if state is None:
         err.print("the local control plane is not running; `fluxgitops local up`")
         raise typer.Exit(1)
-    out.print(f"export KUBECONFIG={state['kubeconfig']}", markup=False, highlight=False)
+    dirs, missing = program_dirs()
+    for problem in missing:
+        err.print(f"warning: {problem}", markup=False)
+    lines = [f"export KUBECONFIG={shlex.quote(state['kubeconfig'])}"]
+    if dirs:
+        path = ":".join(shlex.quote(str(d)) for d in dirs)
+        lines.append(f'export PATH={path}:"$PATH"')
+    out.print("\n".join(lines), markup=False, highlight=False)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
-"""Start and stop a real Kubernetes control plane on loopback: etcd + kube-apiserver.
+"""Start and stop a real Kubernetes cluster on loopback, from etcd up to simulated nodes.
 
 envtest-style: free 127.0.0.1 ports, a throwaway CA and client certificates
 (``fluxgitops.local.pki``), RBAC authorization, an admin kubeconfig at a known
 path, the Flux CRDs plus our ``FluxConfig`` CRD installed and Established, and the
 FluxConfig tenancy admission policy (default settings) installed.
-No controller-manager or scheduler runs: namespaces never finish terminating
-and no pods start. Processes run in their own session and are stopped on
+Switches add the parts of a real cluster (``fluxgitops.local.kubesystem`` builds
+their command lines): ``kube_controllers`` runs kube-controller-manager (GC,
+namespace deletion, ServiceAccounts and tokens, Deployments) and kube-scheduler;
+``nodes`` simulated Nodes run by kwok, whose pods become Running; ``controllers``
+names Flux controllers to run as local processes. Processes that do not depend
+on each other start in parallel. They run in their own session and are stopped on
 ``stop()``, on context exit and at interpreter exit, so a failing test leaves
-none behind. Called by the test fixtures and the ``fluxgitops local`` command.
+none behind. Called by the test fixtures, the benchmarks and ``fluxgitops local``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -31,12 +34,37 @@ from types import TracebackType
 from typing import Any
 
 import yaml
-from lightkube import Client, KubeConfig
+from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.codecs import load_all_yaml
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+from lightkube.resources.core_v1 import Node, ServiceAccount
 
 from fluxgitops.errors import ClusterUnavailableError, ToolchainError
+from fluxgitops.local.kubesystem import (
+    FLUX_CONTROLLERS,
+    SERVICE_CIDR,
+    Identity,
+    controller_manager_argv,
+    fake_node,
+    flux_controller_argv,
+    kwok_argv,
+    node_names,
+    scheduler_argv,
+)
 from fluxgitops.local.pki import CertificateAuthority, KeyPair
+from fluxgitops.local.processes import (
+    STATE_FILE,
+    Check,
+    Process,
+    free_port,
+    health_check,
+    http_ok,
+    local_dir,
+    process_status,
+    read_state,
+    resolve_kubeconfig,
+    stop_detached,
+)
 from fluxgitops.local.toolchain import tool_path
 from fluxgitops.render.admission import render_admission
 from fluxgitops.render.fluxconfig import render_fluxconfig_crd
@@ -44,72 +72,52 @@ from fluxgitops.spec.extension import FluxExtensionSpec
 
 READY_TIMEOUT = 60.0
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Process:
-    """A started program, its log file, and how to stop it."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def log_tail(self, lines: int = 15) -> str:
-        """The last lines of the program's log, for error messages."""
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the process group, then SIGKILL after ``timeout``."""
-        if self.popen.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(timeout)
-
-
-CONTROLLERS = (
-    "source-controller",
-    "kustomize-controller",
-    "helm-controller",
-    "notification-controller",
-)
-STATE_FILE = "state.json"
+CONTROLLERS = FLUX_CONTROLLERS  # the name older callers import
 
 
 @dataclass
 class ControlPlane:
     """etcd + kube-apiserver in ``workdir`` (a temporary directory when not given).
 
-    ``controllers`` names Flux controllers to run as local processes against it
-    (source-controller serves artifacts on a loopback port). ``detach`` leaves
-    the processes running after this Python process exits (``fluxgitops local
-    up``); ``stop_detached`` ends them later from the state file.
+    ``kube_controllers`` adds kube-controller-manager and kube-scheduler; ``nodes``
+    creates that many simulated Nodes run by kwok; ``controllers`` names Flux
+    controllers to run as local processes against it (source-controller serves
+    artifacts on a loopback port). ``ControlPlane.full()`` switches everything on,
+    as ``fluxgitops local up`` does. ``detach`` leaves the processes running after
+    this Python process exits; ``stop_detached`` ends them later from the state file.
     """
 
     workdir: Path | None = None
     install_crds: bool = True
     controllers: tuple[str, ...] = ()
     detach: bool = False
+    kube_controllers: bool = False
+    nodes: int = 0
     processes: list[Process] = field(default_factory=list)
     api_port: int = 0
     etcd_port: int = 0
     storage_port: int = 0
+    ready_seconds: dict[str, float] = field(default_factory=dict)
     _tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @classmethod
+    def full(
+        cls,
+        workdir: Path | None = None,
+        *,
+        flux: bool = True,
+        nodes: int = 1,
+        detach: bool = False,
+    ) -> ControlPlane:
+        """A cluster that behaves like a real one: controller-manager, scheduler, ``nodes``
+        kwok nodes and (with ``flux``) all four Flux controllers."""
+        return cls(
+            workdir=workdir,
+            controllers=FLUX_CONTROLLERS if flux else (),
+            detach=detach,
+            kube_controllers=True,
+            nodes=nodes,
+        )
 
     @property
     def kubeconfig(self) -> Path:
@@ -123,61 +131,141 @@ class ControlPlane:
         return f"https://127.0.0.1:{self.api_port}"
 
     def start(self) -> ControlPlane:
-        """Start etcd and kube-apiserver, wait until ready, install the CRDs."""
-        etcd_bin, apiserver_bin = tool_path("etcd"), tool_path("kube-apiserver")
+        """Start every process, wait until each is ready, install the CRDs, create the nodes.
+
+        Order: etcd and kube-apiserver together (the API server retries etcd); once
+        the API answers, controller-manager, scheduler and kwok; the CRDs and Nodes
+        meanwhile; then the Flux controllers (they need the CRDs); then wait for all.
+        """
+        unknown = [name for name in self.controllers if name not in FLUX_CONTROLLERS]
+        if unknown:
+            raise ToolchainError(
+                f"unknown Flux controller(s) {unknown!r}; known: {', '.join(FLUX_CONTROLLERS)}"
+            )
+        began = time.monotonic()
+        binaries = {name: tool_path(name) for name in ("etcd", "kube-apiserver")}
+        if self.kube_controllers:
+            binaries.update(
+                {n: tool_path(n) for n in ("kube-controller-manager", "kube-scheduler")}
+            )
+        if self.nodes:
+            binaries["kwok"] = tool_path("kwok")
+        binaries.update({name: tool_path(name) for name in self.controllers})
         if self.workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="fluxgitops-local-")
             self.workdir = Path(self._tmp.name)
         self.workdir.mkdir(parents=True, exist_ok=True)
         pki_dir = self.workdir / "pki"
         pki_dir.mkdir(exist_ok=True)
-        binaries = {name: tool_path(name) for name in self.controllers}
         if not self.detach:
             atexit.register(self.stop)
         try:
-            self._start_etcd(etcd_bin)
-            self._start_apiserver(apiserver_bin, pki_dir)
+            etcd = self._start_etcd(binaries["etcd"])
+            apiserver = self._start_apiserver(binaries["kube-apiserver"], pki_dir)
+            self._wait_all([etcd, apiserver], began)
+            pending = self._start_kube_system(binaries)
+            client = Client(KubeConfig.from_file(self.kubeconfig), field_manager="fluxgitops")
             if self.install_crds:
-                self._install_crds()
-            for name, binary in binaries.items():
-                self._start_controller(name, binary)
+                self._install_crds(client)
+            for name in self.controllers:
+                pending.append(self._start_controller(name, binaries[name]))
+            self._create_nodes(client)
+            self._wait_all(pending, began)
+            self._wait_cluster_ready(client, began)
+            self.ready_seconds["total"] = round(time.monotonic() - began, 2)
             self._save_state()
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _start_controller(self, name: str, binary: Path) -> None:
+    def _start_kube_system(self, binaries: dict[str, Path]) -> list[tuple[Process, Check]]:
+        """Spawn controller-manager, scheduler and kwok (as switched on); their health checks."""
+        assert self.workdir is not None
+        started: list[tuple[Process, Check]] = []
+        identity = Identity(
+            kubeconfig=self.kubeconfig,
+            ca_cert=self._ca.files.cert,
+            ca_key=self._ca.files.key,
+            sa_private_key=self._sa_key.key,
+        )
+        parts: list[tuple[str, Any]] = []
+        if self.kube_controllers:
+            parts += [
+                ("kube-controller-manager", controller_manager_argv),
+                ("kube-scheduler", scheduler_argv),
+            ]
+        for name, argv_of in parts:
+            port, cert_dir = free_port(), self.workdir / name
+            cert_dir.mkdir(exist_ok=True)
+            process = self._spawn(name, argv_of(binaries[name], identity, port, cert_dir))
+            started.append((process, health_check(f"https://127.0.0.1:{port}/healthz")))
+        if self.nodes:
+            port = free_port()
+            process = self._spawn("kwok", kwok_argv(binaries["kwok"], self.kubeconfig, port))
+            started.append((process, health_check(f"http://127.0.0.1:{port}/healthz")))
+        return started
+
+    def _start_controller(self, name: str, binary: Path) -> tuple[Process, Check]:
         assert self.workdir is not None
         health = free_port()
-        argv = [
-            str(binary),
-            "--metrics-addr=0",
-            f"--health-addr=127.0.0.1:{health}",
-            "--watch-all-namespaces=true",
-            "--log-level=info",
-        ]
+        ports = {"storage": free_port(), "events": free_port(), "receiver": free_port()}
         if name == "source-controller":
-            self.storage_port = free_port()
+            self.storage_port = ports["storage"]
             (self.workdir / "artifacts").mkdir(exist_ok=True)
-            storage = f"127.0.0.1:{self.storage_port}"
-            argv += [
-                f"--storage-path={self.workdir / 'artifacts'}",
-                f"--storage-addr={storage}",
-                f"--storage-adv-addr={storage}",
-            ]
-        if name == "notification-controller":
-            argv += [
-                f"--events-addr=127.0.0.1:{free_port()}",
-                f"--receiverAddr=127.0.0.1:{free_port()}",
-            ]
+        argv = flux_controller_argv(name, binary, health, self.workdir, ports)
         environment = {
             **os.environ,
             "KUBECONFIG": str(self.kubeconfig),
             "RUNTIME_NAMESPACE": "flux-system",
         }
         process = self._spawn(name, argv, environment)
-        self._wait(process, lambda: _http_ok(f"http://127.0.0.1:{health}/readyz"))
+        return process, lambda: http_ok(f"http://127.0.0.1:{health}/readyz")
+
+    def _create_nodes(self, client: Client) -> None:
+        for name in node_names(self.nodes):
+            try:
+                client.create(codecs.from_dict(fake_node(name)))
+            except ApiError as exc:
+                if exc.status.code != 409:  # kept from an earlier run of this workdir
+                    raise ClusterUnavailableError(
+                        f"cannot create simulated node {name!r}: {exc.status.message}"
+                    ) from exc
+
+    def _wait_cluster_ready(self, client: Client, began: float) -> None:
+        """Nodes Ready (kwok took them over) and the ``default`` ServiceAccount made, so a
+        Pod or Deployment created right after ``start()`` is admitted and scheduled."""
+        assert self.workdir is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        names = set(node_names(self.nodes))
+        while names:
+            ready = {
+                n.metadata.name
+                for n in client.list(Node)
+                if n.metadata and _node_ready(n, untainted=self.kube_controllers)
+            }
+            names -= ready
+            if names and time.monotonic() > deadline:
+                raise ClusterUnavailableError(
+                    f"simulated node(s) {sorted(names)!r} not Ready after {READY_TIMEOUT:.0f}s; "
+                    f"kwok log {str(self.workdir / 'kwok.log')!r}"
+                )
+            if names:
+                time.sleep(0.1)
+        if self.nodes:
+            self.ready_seconds["nodes"] = round(time.monotonic() - began, 2)
+        while self.kube_controllers:
+            try:
+                client.get(ServiceAccount, "default", namespace="default")
+                self.ready_seconds["serviceaccounts"] = round(time.monotonic() - began, 2)
+                break
+            except ApiError as exc:
+                if exc.status.code != 404 or time.monotonic() > deadline:
+                    raise ClusterUnavailableError(
+                        "ServiceAccount default/default was not created by "
+                        f"kube-controller-manager: {exc.status.message}"
+                    ) from exc
+                time.sleep(0.1)
 
     def _save_state(self) -> None:
         assert self.workdir is not None
@@ -187,6 +275,8 @@ class ControlPlane:
             "etcdPort": self.etcd_port,
             "apiPort": self.api_port,
             "storagePort": self.storage_port,
+            "nodes": node_names(self.nodes),
+            "readySeconds": self.ready_seconds,
             "processes": {p.name: p.popen.pid for p in self.processes},
         }
         (self.workdir / STATE_FILE).write_text(json.dumps(state, indent=2))
@@ -202,7 +292,7 @@ class ControlPlane:
         self.processes.append(process)
         return process
 
-    def _start_etcd(self, binary: Path) -> None:
+    def _start_etcd(self, binary: Path) -> tuple[Process, Check]:
         assert self.workdir is not None
         self.etcd_port, peer = free_port(), free_port()
         url = f"http://127.0.0.1:{self.etcd_port}"
@@ -227,15 +317,22 @@ class ControlPlane:
                 "warn",
             ],
         )
-        self._wait(process, lambda: _http_ok(f"{url}/health"))
+        return process, lambda: http_ok(f"{url}/health")
 
-    def _start_apiserver(self, binary: Path, pki_dir: Path) -> None:
+    def _start_apiserver(self, binary: Path, pki_dir: Path) -> tuple[Process, Check]:
         ca = CertificateAuthority(pki_dir)
         serving = ca.issue("apiserver", "kube-apiserver", server=True)
         self.admin = ca.issue("admin", "fluxgitops-admin", ("system:masters",))
         self._ca = ca
-        sa_key = ca.service_account_key()
+        self._sa_key = sa_key = ca.service_account_key()
         self.api_port = free_port()
+        # Without controller-manager nothing creates the ServiceAccounts the admission
+        # plugin would require of every Pod, so it is only on with kube_controllers.
+        admission = (
+            ["--enable-admission-plugins", "ServiceAccount"]
+            if self.kube_controllers
+            else ["--disable-admission-plugins", "ServiceAccount"]
+        )
         process = self._spawn(
             "kube-apiserver",
             [
@@ -255,10 +352,9 @@ class ControlPlane:
                 "--bind-address",
                 "127.0.0.1",
                 "--service-cluster-ip-range",
-                "10.0.0.0/24",
+                SERVICE_CIDR,
                 "--allow-privileged=true",
-                "--disable-admission-plugins",
-                "ServiceAccount",
+                *admission,
                 "--authorization-mode",
                 "RBAC",
                 "--service-account-issuer",
@@ -272,7 +368,7 @@ class ControlPlane:
             ],
         )
         self.write_kubeconfig(self.kubeconfig, self.admin)
-        self._wait(process, lambda: self._api_ok("/readyz"))
+        return process, lambda: self._api_ok("/readyz")
 
     def user(self, name: str, groups: tuple[str, ...] = ()) -> Path:
         """A kubeconfig for a non-admin user (subject to RBAC)."""
@@ -314,31 +410,46 @@ class ControlPlane:
         return context
 
     def _api_ok(self, path: str) -> bool:
-        return _http_ok(self.server + path, self._ssl())
+        return http_ok(self.server + path, self._ssl())
 
     def get(self, path: str) -> Any:
         """GET ``path`` as the admin and decode the JSON answer."""
         with urllib.request.urlopen(self.server + path, context=self._ssl(), timeout=10) as answer:
             return json.loads(answer.read())
 
-    def _wait(self, process: Process, ready: Any, timeout: float = READY_TIMEOUT) -> None:
+    def _wait(self, process: Process, ready: Check, timeout: float = READY_TIMEOUT) -> None:
+        self._wait_all([(process, ready)], time.monotonic(), timeout)
+
+    def _wait_all(
+        self, checks: list[tuple[Process, Check]], began: float, timeout: float = READY_TIMEOUT
+    ) -> None:
+        """Wait until every check passes; a process that exits first is a ``ToolchainError``.
+
+        Records each process's ready time (seconds since ``began``) in ``ready_seconds``.
+        """
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.popen.poll() is not None:
-                raise ToolchainError(
-                    f"{process.name} exited with code {process.popen.returncode} while starting; "
+        waiting = list(checks)
+        while waiting:
+            for process, ready in list(waiting):
+                if process.popen.poll() is not None:
+                    raise ToolchainError(
+                        f"{process.name} exited with code {process.popen.returncode} while "
+                        f"starting; log {str(process.log)!r} ends with:\n{process.log_tail()}"
+                    )
+                if ready():
+                    self.ready_seconds[process.name] = round(time.monotonic() - began, 2)
+                    waiting.remove((process, ready))
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                process = waiting[0][0]
+                raise ClusterUnavailableError(
+                    f"{process.name} was not ready after {timeout:.0f}s; "
                     f"log {str(process.log)!r} ends with:\n{process.log_tail()}"
                 )
-            if ready():
-                return
-            time.sleep(0.2)
-        raise ClusterUnavailableError(
-            f"{process.name} was not ready after {timeout:.0f}s; "
-            f"log {str(process.log)!r} ends with:\n{process.log_tail()}"
-        )
+            time.sleep(0.1)
 
-    def _install_crds(self) -> None:
-        client = Client(KubeConfig.from_file(self.kubeconfig), field_manager="fluxgitops")
+    def _install_crds(self, client: Client) -> None:
         crds: list[Any] = []
         for path in sorted(tool_path("flux-crds").glob("*.yaml")):
             crds.extend(load_all_yaml(path.read_text()))
@@ -412,85 +523,35 @@ class ControlPlane:
         self.stop()
 
 
-def local_dir() -> Path:
-    """Where ``fluxgitops local up`` keeps the detached control plane (FLUXGITOPS_LOCAL_DIR)."""
-    default = Path.home() / ".cache" / "fluxgitops" / "local"
-    return Path(os.environ.get("FLUXGITOPS_LOCAL_DIR", default))
-
-
-def resolve_kubeconfig(value: str | None) -> str | None:
-    """A stack's ``kubeconfig``: ``local`` is the local control plane's; ``~`` is expanded."""
-    if value == "local":
-        return str(local_dir() / "kubeconfig")
-    return str(Path(value).expanduser()) if value else None
-
-
-def read_state(workdir: Path) -> dict[str, Any] | None:
-    """The state a detached control plane left in ``workdir``, or None."""
-    try:
-        state: dict[str, Any] = json.loads((workdir / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return state
-
-
-def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child (in-process CLI, tests)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def _node_ready(node: Node, *, untainted: bool) -> bool:
+    """Ready=True; with ``untainted``, also without the ``node.kubernetes.io/not-ready``
+    taint the API server puts on new Nodes and the node lifecycle controller lifts."""
+    conditions = (node.status.conditions if node.status else None) or []
+    taints = (node.spec.taints if node.spec else None) or []
+    if untainted and any(t.key == "node.kubernetes.io/not-ready" for t in taints):
         return False
-    except PermissionError:
-        return True
-    return True
-
-
-def process_status(workdir: Path) -> dict[str, bool]:
-    """Process name → running, for the detached control plane in ``workdir``."""
-    state = read_state(workdir) or {}
-    return {name: _alive(int(pid)) for name, pid in state.get("processes", {}).items()}
-
-
-def stop_detached(workdir: Path, timeout: float = 10.0) -> list[str]:
-    """Stop the processes of a detached control plane (controllers first); their names."""
-    state = read_state(workdir) or {}
-    stopped: list[str] = []
-    for name, pid in reversed(list(state.get("processes", {}).items())):
-        if not _alive(int(pid)):
-            continue
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(int(pid), signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _alive(int(pid)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(int(pid)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(int(pid), signal.SIGKILL)
-        stopped.append(name)
-    (workdir / STATE_FILE).unlink(missing_ok=True)
-    return stopped
-
-
-def _http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=2) as answer:
-            return bool(200 <= answer.status < 300)
-    except (urllib.error.URLError, OSError, ssl.SSLError):
-        return False
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
 @contextlib.contextmanager
 def running(
-    workdir: Path | None = None, controllers: tuple[str, ...] = ()
+    workdir: Path | None = None,
+    controllers: tuple[str, ...] = (),
+    *,
+    kube_controllers: bool = False,
+    nodes: int = 0,
 ) -> Iterator[ControlPlane]:
     """``with running() as cp:`` — a started control plane, always stopped afterwards."""
-    plane = ControlPlane(workdir=workdir, controllers=controllers)
+    plane = ControlPlane(
+        workdir=workdir, controllers=controllers, kube_controllers=kube_controllers, nodes=nodes
+    )
     with plane:
         yield plane
 
 
 __all__ = [
+    "CONTROLLERS",
+    "FLUX_CONTROLLERS",
     "ControlPlane",
     "free_port",
     "local_dir",

@@ -4,8 +4,10 @@ A path comes from the program's environment variable (``FLUXGITOPS_ETCD``,
 ``FLUXGITOPS_KUBE_APISERVER``, ``FLUXGITOPS_FLUX_CRDS`` …, as ``tools/build.py
 --print-env`` prints them) or from ``${FLUXGITOPS_CACHE:-~/.cache/fluxgitops}/
 tools/<program>-<version>/``, with versions read from ``tools/versions.json``.
-A missing program is a ``ToolchainError`` that says how to build it. Called by
-the local control plane and its tests.
+A missing program is a ``ToolchainError`` that says how to build it.
+``program_dirs`` lists the directories a user puts on PATH (kubectl, the Pulumi
+CLI and its Python language host). Called by the local
+control plane, ``fluxgitops local env`` and the tests.
 """
 
 from __future__ import annotations
@@ -82,3 +84,22 @@ def flux_bundle_path() -> Path:
             f"cluster a fluxBundle: file, or use mode: external"
         )
     return path
+
+
+#: Programs whose directory goes on PATH for a user of the local cluster, in PATH order:
+#: kubectl; the Python language host before the CLI (each finds its own
+#: ``pulumi-language-python-exec`` next to itself; the CLI's directory also holds
+#: ``pulumi-resource-pulumi-python``, which runs the dynamic provider).
+PATH_PROGRAMS = ("kubectl", "pulumi-language-python", "pulumi")
+
+
+def program_dirs(programs: tuple[str, ...] = PATH_PROGRAMS) -> tuple[list[Path], list[str]]:
+    """The directories of the built ``programs`` and a message for each one not built."""
+    dirs: list[Path] = []
+    missing: list[str] = []
+    for program in programs:
+        try:
+            dirs.append(tool_path(program).parent)
+        except ToolchainError as exc:
+            missing.append(str(exc))
+    return dirs, missing

@@ -23,31 +23,54 @@ def local_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     runner.invoke(app, ["local", "down"])
 
 
-def test_up_status_env_down_leaves_no_process(local_dir: Path) -> None:
+EVERY_PROCESS = [
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+]
+
+
+def test_up_by_default_runs_the_whole_cluster_and_down_leaves_no_process(local_dir: Path) -> None:
     up = runner.invoke(app, ["local", "up"])
     assert up.exit_code == 0, up.output
     state = read_state(local_dir)
     assert state is not None
     pids = list(state["processes"].values())
-    assert process_status(local_dir) == {"etcd": True, "kube-apiserver": True}
+    assert sorted(process_status(local_dir).items()) == sorted(
+        (name, True) for name in EVERY_PROCESS
+    )
+    assert state["nodes"] == ["kwok-node-0"]
 
     status = runner.invoke(app, ["local", "status"])
     assert status.exit_code == 0
-    assert "kube-apiserver" in status.output
+    assert "kube-scheduler" in status.output
 
     env = runner.invoke(app, ["local", "env"])
-    assert env.output.strip() == f"export KUBECONFIG={local_dir / 'kubeconfig'}"
+    assert env.output.splitlines()[0] == f"export KUBECONFIG={local_dir / 'kubeconfig'}"
 
     down = runner.invoke(app, ["local", "down"])
-    assert down.output.startswith("stopped: kube-apiserver, etcd")
+    assert down.output.startswith("stopped: notification-controller, helm-controller")
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert runner.invoke(app, ["local", "status"]).exit_code == 1
 
 
+def test_up_without_cluster_and_controllers_runs_only_etcd_and_apiserver(local_dir: Path) -> None:
+    up = runner.invoke(app, ["local", "up", "--no-cluster", "--no-controllers"])
+
+    assert up.exit_code == 0, up.output
+    assert process_status(local_dir) == {"etcd": True, "kube-apiserver": True}
+
+
 def test_second_up_is_refused_while_running(local_dir: Path) -> None:
-    assert runner.invoke(app, ["local", "up"]).exit_code == 0
+    assert runner.invoke(app, ["local", "up", "--no-cluster", "--no-controllers"]).exit_code == 0
     again = runner.invoke(app, ["local", "up"])
     assert again.exit_code == 1
     assert "already running" in again.output

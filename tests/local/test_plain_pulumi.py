@@ -1,0 +1,85 @@
+"""The plain Pulumi CLI runs this project: ``pulumi preview`` of the ``local`` stack.
+
+No Automation API: the built ``pulumi`` (v3.274.0) starts the built Python language
+host (``pulumi-language-python`` from sdk/v3 v3.79.0) found on PATH as ``fluxgitops
+local env`` sets it, which runs ``__main__.py`` with the project's ``.venv``. The
+project files are copied unchanged into a temporary directory because ``pulumi stack
+init`` writes an ``encryptionsalt`` into the stack file; the state is a file backend
+there too. ``kubeconfig: local`` resolves to the test cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fluxgitops.local.controlplane import ControlPlane
+from fluxgitops.local.toolchain import REPO_ROOT, program_dirs
+
+PASSPHRASE = "plain-pulumi-tests"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """This project's Pulumi.yaml, __main__.py and local stack file, copied as they are,
+    with the repository's ``.venv`` beside them (Pulumi.yaml names ``virtualenv: .venv``)."""
+    directory = tmp_path / "project"
+    (directory / "stacks").mkdir(parents=True)
+    for name in ("Pulumi.yaml", "__main__.py", "stacks/Pulumi.local.yaml"):
+        shutil.copyfile(REPO_ROOT / name, directory / name)
+    (directory / ".venv").symlink_to(REPO_ROOT / ".venv")
+    return directory
+
+
+@pytest.fixture
+def pulumi_env(tmp_path: Path, cluster: ControlPlane) -> dict[str, str]:
+    """The environment a user has after ``eval "$(fluxgitops local env)"`` plus the usual
+    Pulumi settings for CI: file backend, passphrase, no plugin downloads."""
+    dirs, missing = program_dirs(("pulumi-language-python", "pulumi"))
+    assert not missing, "\n".join(missing)
+    return {
+        "PATH": os.pathsep.join([*map(str, dirs), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(tmp_path),
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "FLUXGITOPS_LOCAL_DIR": str(cluster.workdir),
+        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
+        "PULUMI_BACKEND_URL": (tmp_path / "state").as_uri(),
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+
+
+def pulumi(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``pulumi`` found on ``env``'s PATH in ``project``."""
+    (Path(env["HOME"]) / "state").mkdir(exist_ok=True)
+    binary = shutil.which("pulumi", path=env["PATH"])
+    assert binary is not None, f"no pulumi on PATH {env['PATH']!r}"
+    return subprocess.run(
+        [binary, *args, "--non-interactive"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def test_plain_pulumi_preview_of_the_local_stack_plans_the_components(
+    project: Path, pulumi_env: dict[str, str]
+) -> None:
+    init = pulumi(project, pulumi_env, "stack", "init", "local")
+    assert init.returncode == 0, init.stdout + init.stderr
+
+    preview = pulumi(project, pulumi_env, "preview", "--stack", "local")
+
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    assert "fluxgitops:index:FluxExtension" in preview.stdout
+    assert "fluxgitops:index:FluxConfiguration" in preview.stdout
+    assert "to create" in preview.stdout
+    assert (project / "Pulumi.yaml").read_bytes() == (REPO_ROOT / "Pulumi.yaml").read_bytes()
