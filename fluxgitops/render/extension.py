@@ -9,7 +9,7 @@ lockdown flags (``--no-cross-namespace-refs=true``,
 ``--kube-api-burst``), helm drift detection and OOM watch become container
 args; resources replace the bundle's. ``external`` mode is for clusters whose
 controllers are managed elsewhere (and the local control plane): only our
-CRD. Both add the ``FluxConfig`` CRD and, with ``reconciler.enabled``, the
+CRD. Both add the ``FluxConfig`` CRD and, with ``reconciler.enabled`` and ``deploy``, the
 reconciler (``render_reconciler``: ServiceAccount, least-privilege RBAC,
 Deployment) — the one source of ``deploy/*.yaml`` too, which a test
 regenerates and compares. Called by the FluxExtension component. Pure.
@@ -140,7 +140,7 @@ def render_extension(
             adapted["metadata"]["namespace"] = spec.namespace
         out.append(Manifest(adapted))
     out.append(render_fluxconfig_crd())
-    if spec.reconciler.enabled:
+    if spec.reconciler.enabled and spec.reconciler.deploy:
         out.extend(render_reconciler(spec))
     return out
 

@@ -60,7 +60,7 @@ def test_deploy_yaml_is_the_renderers_output(golden: Callable[[Path, str], None]
 
 
 def test_extension_installs_the_reconciler_only_when_enabled() -> None:
-    off = render_extension(parse_extension({}), mode="external")
+    off = render_extension(parse_extension({"reconciler": {"enabled": False}}), mode="external")
     assert [m.key.kind for m in off] == ["CustomResourceDefinition"]
     on = render_extension(_enabled(namespace="gitops"), mode="external")
     deployment = next(m for m in on if m.key.kind == "Deployment")

@@ -38,8 +38,14 @@ def args_of(objects: list[Any], name: str) -> list[str]:
 
 
 def test_external_mode_installs_only_the_fluxconfig_crd() -> None:
-    objects = render_extension(parse_extension({}), mode="external", bundle=BUNDLE)
+    spec = parse_extension({"reconciler": {"deploy": False}})  # runs elsewhere (local process)
+    objects = render_extension(spec, mode="external", bundle=BUNDLE)
     assert [m.key.name for m in objects] == ["fluxconfigs.fluxgitops.io"]
+
+
+def test_reconciler_is_deployed_by_default() -> None:
+    objects = render_extension(parse_extension({}), mode="external", bundle=BUNDLE)
+    assert ("Deployment", "fluxgitops-reconciler") in [(m.key.kind, m.key.name) for m in objects]
 
 
 def test_install_mode_needs_a_bundle() -> None:
