@@ -17,10 +17,12 @@ pydantic error it replaces can quote secret input.
     │   ├── RenderError                 renderer cannot build an object (a bug or missing input)
     │   ├── ToolchainError              a third-party program is missing or failed to build
     │   ├── ApplyConflictError          another field manager owns fields we set (force takes)
-    │   └── ClusterRejectedError        the API server refused an object (422, 403, …)
+    │   ├── ClusterRejectedError        the API server refused an object (422, 403, …)
+    │   └── ReconciliationError         Flux reports the configuration Non-Compliant (fix the repo)
     └── TemporaryError                  retry with backoff
         ├── ClusterUnavailableError     API server unreachable, timed out or throttling
-        └── DeletionTimeoutError        objects still held by finalizers after the timeout
+        ├── DeletionTimeoutError        objects still held by finalizers after the timeout
+        └── ReconciliationTimeoutError  not Compliant within reconciliationWaitDuration
 
 Messages name the object, what failed, the bad value (``!r``, secrets masked)
 and what happens next.
@@ -111,6 +113,14 @@ class ApplyConflictError(PermanentError):
 
 class ClusterRejectedError(PermanentError):
     """The API server rejected an object (validation, admission or authorization)."""
+
+
+class ReconciliationError(PermanentError):
+    """Flux reports the configuration Non-Compliant; the message is the failing object's own."""
+
+
+class ReconciliationTimeoutError(TemporaryError):
+    """The configuration was not Compliant within ``reconciliationWaitDuration``."""
 
 
 class DeletionTimeoutError(TemporaryError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +29,9 @@ from fluxgitops.diff import diff_manifests
 from fluxgitops.errors import FluxGitOpsError, SpecError
 from fluxgitops.kube.apply import list_owned, read_objects
 from fluxgitops.kube.client import connect
+from fluxgitops.kube.deployed import LiveConfiguration, stack_readers
 from fluxgitops.local.controlplane import (
+    CONTROLLERS,
     ControlPlane,
     local_dir,
     process_status,
@@ -36,6 +39,8 @@ from fluxgitops.local.controlplane import (
     resolve_kubeconfig,
     stop_detached,
 )
+from fluxgitops.local.gitserver import local_git_url, stack_placeholders
+from fluxgitops.local.loop import start_loop
 from fluxgitops.local.toolchain import REPO_ROOT
 from fluxgitops.plan import Plan, build_plan, to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
@@ -43,7 +48,7 @@ from fluxgitops.render.manifest import Manifest
 from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
-from fluxgitops.status import compliance, condition
+from fluxgitops.status import COMPLIANT, condition
 from reconciler.cli import app as reconciler_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
@@ -63,7 +68,11 @@ def _stack(path: Path) -> StackConfig:
     data = _load(path)
     config = data.get("config", data) if isinstance(data, dict) else data
     try:
-        return parse_stack(config, subject=f"stack config {str(path)!r}")
+        return parse_stack(
+            config,
+            subject=f"stack config {str(path)!r}",
+            placeholders=stack_placeholders(local_dir()),
+        )
     except SpecError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
@@ -184,7 +193,8 @@ def preview(stack: StackOption = "local") -> None:
 
 @app.command()
 def up(stack: StackOption = "local") -> None:
-    """``pulumi up`` of a stack, then the created objects and their status."""
+    """``pulumi up`` of a stack; waits until every configuration with ``waitForReconciliation``
+    is Compliant (Non-Compliant or a timeout fails with the Flux object's own message)."""
     run = _run("up", stack)
     table = Table("output", "value", title=f"stack {stack}")
     for name, value in sorted(run.outputs.items()):
@@ -264,36 +274,98 @@ def plan(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
-def status(stack: StackOption = "local") -> None:
-    """Live objects of every configuration of a stack (kubernetes backend), with compliance."""
-    config = _stack(REPO_ROOT / "stacks" / f"Pulumi.{stack}.yaml")
-    table = Table("cluster", "configuration", "compliance", "object", "live", "ready", title=stack)
-    for cluster in config.clusters:
-        if cluster.backend != "kubernetes":
-            continue
-        try:
-            client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context)
-            options = RenderOptions(multi_tenancy=cluster.extension.multi_tenancy.enforce)
-            for spec in cluster.configurations:
-                keys = [m.key for m in render_configuration(spec, options)]
-                live = read_objects(client, keys)
-                state = compliance([o for o in live.values() if o is not None])
-                for key in keys:
-                    body = live[key]
-                    ready = condition(body, "Ready") if body else None
-                    table.add_row(
-                        cluster.name,
-                        f"{spec.namespace}/{spec.name}",
-                        state.state,
-                        str(key),
-                        "yes" if body else "[red]missing[/red]",
-                        f"{ready.get('status')} {ready.get('reason', '')}" if ready else "",
-                    )
-        except FluxGitOpsError as exc:
-            err.print(f"cluster {cluster.name!r}: {exc}", markup=False)
-            raise typer.Exit(1) from None
+def status_document(cluster: str, live: LiveConfiguration, now: str) -> dict[str, Any]:
+    """One configuration as ``status -o json`` prints it (Azure's deployed-object list)."""
+    state = live.compliance()
+    source = live.source or {}
+    ready = condition(source, "Ready") or {}
+    return {
+        "cluster": cluster,
+        "namespace": live.spec.namespace,
+        "name": live.spec.name,
+        "complianceState": state.state,
+        "message": state.message,
+        "source": {
+            "kind": live.spec.source_kind,
+            "name": live.spec.name,
+            "url": str((source.get("spec") or {}).get("url", "")),
+            "ready": str(ready.get("status", "")),
+            "reason": str(ready.get("reason", "")),
+            "message": str(ready.get("message", "")),
+        },
+        "sourceSyncedCommitId": live.commit,
+        "statuses": live.statuses(now),
+        "appliedObjects": {k: [str(a) for a in v] for k, v in sorted(live.applied.items())},
+    }
+
+
+class StatusFormat(StrEnum):
+    """Output formats of ``status``."""
+
+    table = "table"
+    json = "json"
+
+
+STYLES = {"Compliant": "green", "Non-Compliant": "red", "Pending": "yellow"}
+
+
+def _print_status(doc: dict[str, Any]) -> None:
+    state = doc["complianceState"]
+    commit = doc["sourceSyncedCommitId"][:12] or "-"
+    out.print(
+        Text.assemble(
+            (f"{doc['cluster']}: {doc['namespace']}/{doc['name']} ", "bold"),
+            (state, STYLES.get(state, "")),
+            f"  commit {commit}",
+            f"  {doc['message']}" if state != COMPLIANT else "",
+        )
+    )
+    table = Table("object", "ready", "reason", "message", "applied by", box=None, pad_edge=False)
+    for entry in doc["statuses"]:
+        ready: dict[str, Any] = next(
+            (c for c in entry["statusConditions"] if c["type"] == "Ready"), {}
+        )
+        by = entry.get("appliedBy")
+        helm = entry.get("helmReleaseProperties")
+        message = ready.get("message", "")
+        if helm:
+            message += f" (revision {helm['lastRevisionApplied']})"
+        table.add_row(
+            f"{entry['kind']}/{entry['name']}",
+            Text(ready.get("status", "-"), STYLES.get(entry["complianceState"], "")),
+            ready.get("reason", ""),
+            message,
+            f"Kustomization/{by['name']}" if by else "",
+        )
     out.print(table)
+    for kustomization, objects in doc["appliedObjects"].items():
+        out.print(f"  {kustomization} applied: {', '.join(objects) or '-'}", highlight=False)
+
+
+@app.command()
+def status(
+    stack: StackOption = "local",
+    output: Annotated[StatusFormat, typer.Option("--output", "-o", help="table or json")] = (
+        StatusFormat.table
+    ),
+) -> None:
+    """Every configuration of a stack (kubernetes backend) as it runs: compliance, the source and
+    its synced commit, each Kustomization and HelmRelease with Ready / reason / message, and the
+    objects they applied (Flux's inventory) — ``az k8s-configuration flux deployed-object list``."""
+    config = _stack(REPO_ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    docs = []
+    try:
+        for cluster, _, read in stack_readers(config):
+            docs.append(status_document(cluster.name, read(), now))
+    except FluxGitOpsError as exc:
+        err.print(f"{exc}; is the cluster up (`fluxgitops local up`)?", markup=False)
+        raise typer.Exit(1) from None
+    if output is StatusFormat.json:
+        out.print(json.dumps(docs, indent=2), markup=False, highlight=False)
+        return
+    for doc in docs:
+        _print_status(doc)
 
 
 local_app = typer.Typer(no_args_is_help=True, help="The local control plane on loopback.")
@@ -304,21 +376,30 @@ app.add_typer(reconciler_app, name="reconciler")
 @local_app.command("up")
 def local_up(
     controllers: Annotated[
-        bool, typer.Option(help="Also run source- and kustomize-controller as local processes")
+        bool, typer.Option(help="Also run the Flux controllers as local processes")
     ] = False,
+    reconciler: Annotated[
+        bool, typer.Option(help="Run the fluxgitops reconciler as a local process")
+    ] = True,
+    git: Annotated[
+        bool, typer.Option(help="Serve examples/gitops-repo over HTTP (${local.git})")
+    ] = True,
 ) -> None:
     """Start etcd + kube-apiserver (and optionally Flux controllers); they keep running."""
     workdir = local_dir()
     if any(process_status(workdir).values()):
         err.print(f"already running in {workdir}; `fluxgitops local down` first")
         raise typer.Exit(1)
-    names = ("source-controller", "kustomize-controller") if controllers else ()
+    names = CONTROLLERS if controllers else ()
     try:
         plane = ControlPlane(workdir=workdir, controllers=names, detach=True).start()
+        start_loop(plane, git=git, reconciler=reconciler)
     except FluxGitOpsError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
     out.print(f"[green]up[/green]: {plane.server}  KUBECONFIG={plane.kubeconfig}")
+    if git:
+        out.print(f"git: {local_git_url(workdir)}/gitops.git (examples/gitops-repo)")
 
 
 @local_app.command("down")
