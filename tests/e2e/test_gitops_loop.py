@@ -131,6 +131,11 @@ def publish(git: GitServer, repository: Path, files: dict[str, str | None]) -> s
     return git.publish(EXAMPLE_REPOSITORY, repository)
 
 
+def failing_at(live: LiveConfiguration, commit: str) -> bool:
+    """True when the configuration is Non-Compliant with the source at ``commit``."""
+    return live.commit == commit and live.compliance().state == "Non-Compliant"
+
+
 def gone(admin: Client, key: ObjectKey) -> bool:
     """True when ``key`` is not in the cluster."""
     return read_object(admin, key) is None
@@ -173,7 +178,14 @@ def test_the_whole_loop(stacks: Path, git: GitServer, repository: Path, admin: C
 
     # a broken manifest → Non-Compliant with Flux's own message; `up` fails with it
     kustomization = (repository / "apps" / "kustomization.yaml").read_text()
-    publish(git, repository, {"apps/kustomization.yaml": kustomization + "  - missing.yaml\n"})
+    broken = publish(
+        git, repository, {"apps/kustomization.yaml": kustomization + "  - missing.yaml\n"}
+    )
+    wait_for(
+        "Flux to fail on the broken commit",
+        lambda: failing_at(cluster_config(stacks), broken),
+        timeout=90,
+    )
     with pytest.raises(ReconciliationError) as failed:
         run_stack("up", STACK, stacks_dir=stacks)
     message = str(failed.value)
@@ -183,6 +195,7 @@ def test_the_whole_loop(stacks: Path, git: GitServer, repository: Path, admin: C
 
     # the fix → Compliant again
     fixed = publish(git, repository, {"apps/kustomization.yaml": kustomization})
+    wait_for("the fixed commit", lambda: cluster_config(stacks).commit == fixed, timeout=60)
     run_stack("up", STACK, stacks_dir=stacks)
     assert cluster_config(stacks).commit == fixed
 
