@@ -10,8 +10,9 @@ stack file is copied into a private work directory so the repository is never
 modified. After ``up``, every configuration with ``waitForReconciliation`` is
 waited for (``fluxgitops.kube.deployed.wait_for_stack``): a new commit or a hand
 edit changes nothing Pulumi diffs, yet ``up`` must not report success while Flux
-reports the configuration Non-Compliant. Called by ``fluxgitops_cli`` and the
-end-to-end tests.
+reports the configuration Non-Compliant. ``stack_readers`` reads each
+configuration of a stack live (``fluxgitops status``). Called by
+``fluxgitops_cli`` and the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -25,15 +26,23 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from lightkube import Client
 from pulumi import automation as auto
 
 from components.program import main
 from fluxgitops.errors import ToolchainError
-from fluxgitops.kube.deployed import wait_for_stack
-from fluxgitops.local.controlplane import local_dir
+from fluxgitops.kube.client import connect
+from fluxgitops.kube.deployed import (
+    DEFAULT_WAIT,
+    LiveConfiguration,
+    read_configuration,
+    wait_for_compliance,
+)
+from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
 from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.local.toolchain import REPO_ROOT, tool_path
-from fluxgitops.stack import StackConfig, parse_stack
+from fluxgitops.spec import FluxConfigurationSpec
+from fluxgitops.stack import Cluster, StackConfig, parse_stack
 
 Action = Literal["preview", "up", "refresh", "destroy"]
 LOCAL_PASSPHRASE = "fluxgitops-local"  # only for the throwaway 'local' stack
@@ -106,6 +115,47 @@ def stack_config(stack: str, stacks_dir: Path | None = None) -> StackConfig:
     return parse_stack(
         raw, subject=f"stack {stack!r}", placeholders=stack_placeholders(local_dir())
     )
+
+
+Reader = tuple[Cluster, FluxConfigurationSpec, Callable[[], LiveConfiguration]]
+
+
+def stack_readers(config: StackConfig) -> list[Reader]:
+    """For every configuration of every kubernetes-backend cluster: a function reading it live."""
+    found: list[Reader] = []
+    for cluster in config.clusters:
+        if cluster.backend != "kubernetes":
+            continue
+        client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context)
+        for spec in cluster.configurations:
+
+            def read(
+                spec: FluxConfigurationSpec = spec,
+                cluster: Cluster = cluster,
+                client: Client = client,
+            ) -> LiveConfiguration:
+                return read_configuration(
+                    client,
+                    spec,
+                    multi_tenancy=cluster.extension.multi_tenancy.enforce,
+                    reconciler=cluster.extension.reconciler.enabled,
+                )
+
+            found.append((cluster, spec, read))
+    return found
+
+
+def wait_for_stack(config: StackConfig, progress: Callable[[str], None] | None = None) -> None:
+    """Wait for every configuration with ``waitForReconciliation`` (see ``wait_for_compliance``);
+    run after ``pulumi up``, since a new commit or a hand edit changes nothing Pulumi diffs."""
+    for cluster, spec, read in stack_readers(config):
+        if spec.wait_for_reconciliation:
+            wait_for_compliance(
+                read,
+                timeout=(spec.reconciliation_wait_duration or DEFAULT_WAIT).total_seconds(),
+                subject=f"{cluster.name}: FluxConfiguration {spec.namespace}/{spec.name}",
+                progress=progress,
+            )
 
 
 def run_stack(

@@ -305,10 +305,21 @@ _KEPT_ARTIFACT = ("revision", "lastUpdateTime")
 
 
 def _flux_status(status: Mapping[str, Any]) -> dict[str, Any]:
-    """What compliance needs of a Flux object's status (not e.g. a Kustomization's inventory)."""
+    """What compliance needs of a Flux object's status: of a Kustomization's inventory only the
+    Flux objects it applied (HelmReleases …), whose status ``statuses[]`` reports."""
     out = {k: status[k] for k in _KEPT_FLUX_STATUS if k in status}
     if isinstance(out.get("artifact"), Mapping):
         out["artifact"] = {k: v for k, v in out["artifact"].items() if k in _KEPT_ARTIFACT}
+    entries = (
+        (status.get("inventory") or {}).get("entries") if isinstance(status, Mapping) else None
+    )
+    flux = [
+        e
+        for e in entries or []
+        if isinstance(e, Mapping) and str(e.get("id", "")).rsplit("_", 1)[-1] in FLUX_KINDS
+    ]
+    if flux:
+        out["inventory"] = {"entries": flux}
     return out
 
 

@@ -24,12 +24,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from components.automation import Action, StackRun, run_stack
+from components.automation import Action, StackRun, run_stack, stack_readers
 from fluxgitops.diff import diff_manifests
 from fluxgitops.errors import FluxGitOpsError, SpecError
 from fluxgitops.kube.apply import list_owned, read_objects
 from fluxgitops.kube.client import connect
-from fluxgitops.kube.deployed import LiveConfiguration, stack_readers
+from fluxgitops.kube.deployed import LiveConfiguration
 from fluxgitops.local.controlplane import (
     CONTROLLERS,
     ControlPlane,

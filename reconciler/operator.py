@@ -40,12 +40,14 @@ from fluxgitops.fluxconfig_cr import (
     status_patch,
 )
 from fluxgitops.kube.client import connect, load_config, register_kinds, resource_for
+from fluxgitops.kube.deployed import read_deployed
 from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_PLURAL,
     LABEL_MANAGED_BY,
 )
+from fluxgitops.status import inventory
 from reconciler import actions
 from reconciler.election import LeaderElector
 from reconciler.inventory import ConfigKey, Inventory, Record
@@ -455,10 +457,18 @@ class Reconciler:
     async def _refresh_status(self, record: Record) -> None:
         if record.outcome is None or record.deleting:
             return
+        flux = self.inventory.flux_live(record)
+        applying = [live for key, live in flux if key.kind == "Kustomization"]
+        deployed = (  # HelmReleases … the Kustomizations applied, for statuses[]
+            await self._in_thread(lambda c: read_deployed(c, applying))
+            if any(inventory(live) for live in applying)
+            else []
+        )
         status = build_status(
             record.status,
             outcome=record.outcome,
-            flux=self.inventory.flux_live(record),
+            flux=flux,
+            deployed=deployed,
             public_key=record.public_key,
             now=actions.utcnow(),
         )

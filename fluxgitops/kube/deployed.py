@@ -7,10 +7,11 @@ keeps every applied object's key per Kustomization — what ``az
 k8s-configuration flux deployed-object list`` shows. ``wait_for_compliance``
 polls it until the configuration is Compliant, fails with the failing Flux
 object's own message when it stays Non-Compliant, or times out; it reports
-progress through a callback. The decisions (compliance, ``statuses[]``) are
-the pure functions of ``fluxgitops.status``. Called by the FluxConfiguration
-dynamic provider (``pulumi up`` waits) and the CLI (``fluxgitops status`` /
-``up``).
+progress through a callback; ``read_deployed`` gives the reconciler the Flux
+objects its Kustomizations applied. The decisions (compliance, ``statuses[]``)
+are the pure functions of ``fluxgitops.status``. Called by the FluxConfiguration
+dynamic provider (``pulumi up`` waits), ``components.automation`` (the wait
+after ``up``, ``fluxgitops status``) and the reconciler's status.
 """
 
 from __future__ import annotations
@@ -25,12 +26,9 @@ from lightkube import Client
 
 from fluxgitops.errors import ReconciliationError, ReconciliationTimeoutError
 from fluxgitops.kube.apply import read_objects
-from fluxgitops.kube.client import connect
-from fluxgitops.local.controlplane import resolve_kubeconfig
 from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_KIND
 from fluxgitops.spec import FluxConfigurationSpec
-from fluxgitops.stack import Cluster, StackConfig
 from fluxgitops.status import (
     COMPLIANT,
     FLUX_KINDS,
@@ -177,42 +175,12 @@ def wait_for_compliance(
         time.sleep(POLL_SECONDS)
 
 
-Reader = tuple[Cluster, FluxConfigurationSpec, Callable[[], LiveConfiguration]]
-
-
-def stack_readers(config: StackConfig) -> list[Reader]:
-    """For every configuration of every kubernetes-backend cluster: a function reading it live."""
-    found: list[Reader] = []
-    for cluster in config.clusters:
-        if cluster.backend != "kubernetes":
-            continue
-        client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context)
-        for spec in cluster.configurations:
-
-            def read(
-                spec: FluxConfigurationSpec = spec,
-                cluster: Cluster = cluster,
-                client: Client = client,
-            ) -> LiveConfiguration:
-                return read_configuration(
-                    client,
-                    spec,
-                    multi_tenancy=cluster.extension.multi_tenancy.enforce,
-                    reconciler=cluster.extension.reconciler.enabled,
-                )
-
-            found.append((cluster, spec, read))
-    return found
-
-
-def wait_for_stack(config: StackConfig, progress: Callable[[str], None] | None = None) -> None:
-    """Wait for every configuration with ``waitForReconciliation`` (see ``wait_for_compliance``);
-    run after ``pulumi up``, since a new commit or a hand edit changes nothing Pulumi diffs."""
-    for cluster, spec, read in stack_readers(config):
-        if spec.wait_for_reconciliation:
-            wait_for_compliance(
-                read,
-                timeout=(spec.reconciliation_wait_duration or DEFAULT_WAIT).total_seconds(),
-                subject=f"{cluster.name}: FluxConfiguration {spec.namespace}/{spec.name}",
-                progress=progress,
-            )
+def read_deployed(
+    client: Client, kustomizations: list[dict[str, Any] | None]
+) -> list[tuple[ObjectKey, dict[str, Any] | None, tuple[str, str]]]:
+    """The Flux objects the ``kustomizations`` applied (their inventories), read live, each with
+    the applying Kustomization: ``build_status(deployed=…)`` for the reconciler."""
+    nested = applied_flux_objects(kustomizations)
+    keys = [ObjectKey(a.api_version, a.kind, a.namespace, a.name) for a, _ in nested]
+    live = read_objects(client, keys)
+    return [(key, live[key], by) for key, (_, by) in zip(keys, nested, strict=True)]

@@ -28,11 +28,11 @@ import yaml
 from lightkube import Client, KubeConfig
 from lightkube.types import PatchType
 
-from components.automation import run_stack, stack_config
+from components.automation import run_stack, stack_config, stack_readers
 from fluxgitops.errors import ReconciliationError
 from fluxgitops.kube.apply import read_object
 from fluxgitops.kube.client import register_kinds, resource_for
-from fluxgitops.kube.deployed import LiveConfiguration, stack_readers
+from fluxgitops.kube.deployed import LiveConfiguration
 from fluxgitops.local.controlplane import CONTROLLERS, ControlPlane
 from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY, GitServer, record_url
 from fluxgitops.local.loop import EXAMPLE_DIR, start_reconciler

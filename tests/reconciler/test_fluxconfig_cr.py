@@ -216,6 +216,19 @@ def test_status_lists_applied_helm_releases_with_applied_by() -> None:
     assert entry["helmReleaseProperties"]["installFailureCount"] == 2
 
 
+def test_view_keeps_only_the_flux_objects_of_an_inventory() -> None:
+    body = _flux("True")
+    body["status"]["inventory"] = {
+        "entries": [
+            {"id": "n_web_apps_Deployment", "v": "v1"},
+            {"id": "n_web_helm.toolkit.fluxcd.io_HelmRelease", "v": "v2"},
+        ]
+    }
+    kept = view(body)["status"]["inventory"]["entries"]
+    assert kept == [{"id": "n_web_helm.toolkit.fluxcd.io_HelmRelease", "v": "v2"}]
+    assert "inventory" not in view(_flux("True"))["status"]
+
+
 def test_invalid_outcome_is_stalled() -> None:
     status = build_status(
         None, outcome=Outcome("invalid", 2, "FluxConfig a/b is invalid"), flux=[], now=NOW
