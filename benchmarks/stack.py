@@ -130,6 +130,8 @@ def main(sizes: list[int]) -> None:
                                     "mode": "external",
                                     "sourceChecks": "off",
                                     "kubeconfig": "local",
+                                    # measure the provider applying every object (no reconciler)
+                                    "extension": {"reconciler": {"enabled": False}},
                                     "configurations": configs,
                                 }
                             ]

@@ -7,7 +7,12 @@ only the ``pulumi`` CLI and the dynamic-provider shim are needed — both built
 by ``tools/build.py``. State goes to a local file backend
 (``$FLUXGITOPS_STATE_DIR``, default ``~/.cache/fluxgitops/state``); the
 stack file is copied into a private work directory so the repository is never
-modified. Called by ``fluxgitops_cli`` and the end-to-end tests.
+modified. After ``up``, every configuration with ``waitForReconciliation`` is
+waited for (``fluxgitops.kube.deployed.wait_for_stack``): a new commit or a hand
+edit changes nothing Pulumi diffs, yet ``up`` must not report success while Flux
+reports the configuration Non-Compliant. ``stack_readers`` reads each
+configuration of a stack live (``fluxgitops status``). Called by
+``fluxgitops_cli`` and the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -21,11 +26,23 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from lightkube import Client
 from pulumi import automation as auto
 
 from components.program import main
 from fluxgitops.errors import ToolchainError
+from fluxgitops.kube.client import connect
+from fluxgitops.kube.deployed import (
+    DEFAULT_WAIT,
+    LiveConfiguration,
+    read_configuration,
+    wait_for_compliance,
+)
+from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
+from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.local.toolchain import REPO_ROOT, tool_path
+from fluxgitops.spec import FluxConfigurationSpec
+from fluxgitops.stack import Cluster, StackConfig, parse_stack
 
 Action = Literal["preview", "up", "refresh", "destroy"]
 LOCAL_PASSPHRASE = "fluxgitops-local"  # only for the throwaway 'local' stack
@@ -91,6 +108,56 @@ def _workspace(stack: str, stacks_dir: Path) -> Path:
     return work
 
 
+def stack_config(stack: str, stacks_dir: Path | None = None) -> StackConfig:
+    """The parsed ``Pulumi.<stack>.yaml`` (placeholders resolved) as the program sees it."""
+    path = (stacks_dir or REPO_ROOT / "stacks") / f"Pulumi.{stack}.yaml"
+    raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    return parse_stack(
+        raw, subject=f"stack {stack!r}", placeholders=stack_placeholders(local_dir())
+    )
+
+
+Reader = tuple[Cluster, FluxConfigurationSpec, Callable[[], LiveConfiguration]]
+
+
+def stack_readers(config: StackConfig) -> list[Reader]:
+    """For every configuration of every kubernetes-backend cluster: a function reading it live."""
+    found: list[Reader] = []
+    for cluster in config.clusters:
+        if cluster.backend != "kubernetes":
+            continue
+        client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context)
+        for spec in cluster.configurations:
+
+            def read(
+                spec: FluxConfigurationSpec = spec,
+                cluster: Cluster = cluster,
+                client: Client = client,
+            ) -> LiveConfiguration:
+                return read_configuration(
+                    client,
+                    spec,
+                    multi_tenancy=cluster.extension.multi_tenancy.enforce,
+                    reconciler=cluster.extension.reconciler.enabled,
+                )
+
+            found.append((cluster, spec, read))
+    return found
+
+
+def wait_for_stack(config: StackConfig, progress: Callable[[str], None] | None = None) -> None:
+    """Wait for every configuration with ``waitForReconciliation`` (see ``wait_for_compliance``);
+    run after ``pulumi up``, since a new commit or a hand edit changes nothing Pulumi diffs."""
+    for cluster, spec, read in stack_readers(config):
+        if spec.wait_for_reconciliation:
+            wait_for_compliance(
+                read,
+                timeout=(spec.reconciliation_wait_duration or DEFAULT_WAIT).total_seconds(),
+                subject=f"{cluster.name}: FluxConfiguration {spec.namespace}/{spec.name}",
+                progress=progress,
+            )
+
+
 def run_stack(
     action: Action,
     stack: str = "local",
@@ -98,12 +165,16 @@ def run_stack(
     stacks_dir: Path | None = None,
     secret_config: Mapping[str, str] | None = None,
     on_output: Callable[[str], None] | None = None,
+    wait: bool = True,
 ) -> StackRun:
     """Run ``action`` on ``stack`` with the built ``pulumi`` CLI and a file backend.
 
     ``secret_config`` sets config paths as Pulumi secrets for this run (for
     example ``fluxgitops:clusters[0].configurations[0].gitRepository.httpsKey``
     from a CI secret); secure values already in the stack file work as usual.
+    With ``wait`` an ``up`` ends only when every configuration with
+    ``waitForReconciliation`` is Compliant; ``ReconciliationError`` (Non-Compliant,
+    with the Flux object's message) or ``ReconciliationTimeoutError`` otherwise.
     """
     if shutil.which("pulumi", path=str(tool_path("pulumi").parent)) is None:
         raise ToolchainError("the pulumi CLI is not built; run `python3 tools/build.py pulumi`")
@@ -138,6 +209,8 @@ def run_stack(
         up = handle.up(on_output=collect)
         changes = dict(up.summary.resource_changes or {})
         outputs = {k: v.value for k, v in up.outputs.items()}
+        if wait:
+            wait_for_stack(stack_config(stack, stacks_dir), progress=collect)
     elif action == "refresh":
         refreshed = handle.refresh(on_output=collect)
         changes = dict(refreshed.summary.resource_changes or {})

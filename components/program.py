@@ -8,8 +8,9 @@ validates all of it at once with ``parse_stack`` (an invalid stack fails the
 preview with every field path and creates nothing), then declares one
 ``FluxExtension`` per cluster and one ``FluxConfiguration`` per configuration.
 ``kubeconfig: local`` means the project's local control plane
-(``fluxgitops local up``); ``mode: install`` without ``fluxBundle:`` installs
-the Flux bundle ``tools/build.py flux-bundle`` generates.
+(``fluxgitops local up``) and ``${local.git}`` the Git server it runs;
+``mode: install`` without ``fluxBundle:`` installs the Flux bundle
+``tools/build.py flux-bundle`` generates.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from pulumi.runtime import get_config
 
 from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
-from fluxgitops.local.controlplane import resolve_kubeconfig
+from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
+from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.stack import CONFIG_KEY, Cluster, parse_stack
 
 
@@ -38,7 +40,9 @@ def main() -> None:
     """Declare the stack's resources."""
     raw = get_config(CONFIG_KEY)
     stack = parse_stack(
-        {CONFIG_KEY: json.loads(raw) if raw else None}, subject=f"stack {pulumi.get_stack()!r}"
+        {CONFIG_KEY: json.loads(raw) if raw else None},
+        subject=f"stack {pulumi.get_stack()!r}",
+        placeholders=stack_placeholders(local_dir()),
     )
     kubeconfig_content = pulumi.Config().get_secret("kubeconfigContent")
     for cluster in stack.clusters:

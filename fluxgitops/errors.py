@@ -19,12 +19,14 @@ pydantic error it replaces can quote secret input.
     │   ├── YamlError                   a YAML file is invalid or repeats a key (file:line)
     │   ├── ApplyConflictError          another field manager owns fields we set (force takes)
     │   ├── OwnershipConflictError      an object we would write belongs to someone else
+    │   ├── ReconciliationError         Flux reports the configuration Non-Compliant (fix the repo)
     │   └── ClusterRejectedError        the API server refused an object (422, 403, …)
     │       └── ObjectTooLargeError     … because it is too large (413, etcd's 1.5 MiB limit)
     └── TemporaryError                  retry with backoff
         ├── ClusterUnavailableError     API server unreachable, timed out or throttling
         ├── DeletionTimeoutError        objects still held by finalizers after the timeout
-        └── LeaseLostError              a reconciler replica no longer leads: write refused
+        ├── LeaseLostError              a reconciler replica no longer leads: write refused
+        └── ReconciliationTimeoutError  not Compliant within reconciliationWaitDuration
 
 Messages name the object, what failed, the bad value (``!r``, secrets masked)
 and what happens next.
@@ -146,6 +148,14 @@ class ClusterRejectedError(PermanentError):
 
 class ObjectTooLargeError(ClusterRejectedError):
     """The API server or etcd refused an object for its size: it will never fit as it is."""
+
+
+class ReconciliationError(PermanentError):
+    """Flux reports the configuration Non-Compliant; the message is the failing object's own."""
+
+
+class ReconciliationTimeoutError(TemporaryError):
+    """The configuration was not Compliant within ``reconciliationWaitDuration``."""
 
 
 class DeletionTimeoutError(TemporaryError):

@@ -77,8 +77,8 @@ from fluxgitops.status import (
     SUSPENDED,
     Compliance,
     compliance,
-    object_state,
     set_condition,
+    status_entry,
     synced_commit,
 )
 
@@ -322,10 +322,21 @@ _KEPT_ARTIFACT = ("revision", "lastUpdateTime")
 
 
 def _flux_status(status: Mapping[str, Any]) -> dict[str, Any]:
-    """What compliance needs of a Flux object's status (not e.g. a Kustomization's inventory)."""
+    """What compliance needs of a Flux object's status: of a Kustomization's inventory only the
+    Flux objects it applied (HelmReleases …), whose status ``statuses[]`` reports."""
     out = {k: status[k] for k in _KEPT_FLUX_STATUS if k in status}
     if isinstance(out.get("artifact"), Mapping):
         out["artifact"] = {k: v for k, v in out["artifact"].items() if k in _KEPT_ARTIFACT}
+    entries = (
+        (status.get("inventory") or {}).get("entries") if isinstance(status, Mapping) else None
+    )
+    flux = [
+        e
+        for e in entries or []
+        if isinstance(e, Mapping) and str(e.get("id", "")).rsplit("_", 1)[-1] in FLUX_KINDS
+    ]
+    if flux:
+        out["inventory"] = {"entries": flux}
     return out
 
 
@@ -392,20 +403,6 @@ class Outcome:
     applied: int = 0
 
 
-def _condition_entry(cond: Mapping[str, Any], now: str) -> dict[str, Any]:
-    status = cond.get("status")
-    entry: dict[str, Any] = {
-        "type": str(cond.get("type", "")),
-        "status": status if status in ("True", "False", "Unknown") else "Unknown",
-        "lastTransitionTime": str(cond.get("lastTransitionTime") or now),
-        "reason": str(cond.get("reason", "")),
-        "message": str(cond.get("message", "")),
-    }
-    if isinstance(cond.get("observedGeneration"), int):
-        entry["observedGeneration"] = cond["observedGeneration"]
-    return entry
-
-
 def _placeholder(key: ObjectKey) -> dict[str, Any]:
     return {
         "apiVersion": key.api_version,
@@ -414,26 +411,25 @@ def _placeholder(key: ObjectKey) -> dict[str, Any]:
     }
 
 
+Deployed = tuple[ObjectKey, Mapping[str, Any] | None, tuple[str, str]]
+"""A Flux object a Kustomization applied (from its inventory), its live copy, and the
+Kustomization (namespace, name) that applied it."""
+
+
 def object_statuses(
-    flux: Sequence[tuple[ObjectKey, Mapping[str, Any] | None]], now: str
+    flux: Sequence[tuple[ObjectKey, Mapping[str, Any] | None]],
+    now: str,
+    deployed: Sequence[Deployed] = (),
 ) -> list[dict[str, Any]]:
-    """``statuses[]``: each Flux object with its compliance and its conditions."""
-    out = []
-    for key, live in flux:
-        state, _ = object_state(live or _placeholder(key))
-        conditions = ((live or {}).get("status") or {}).get("conditions") or []
-        out.append(
-            {
-                "name": key.name,
-                "namespace": key.namespace,
-                "kind": key.kind,
-                "apiVersion": key.api_version,
-                "complianceState": state,
-                "statusConditions": [
-                    _condition_entry(c, now) for c in conditions if isinstance(c, Mapping)
-                ],
-            }
-        )
+    """``statuses[]``: each rendered Flux object, then each Flux object the Kustomizations
+    applied (with ``appliedBy`` and, for HelmReleases, ``helmReleaseProperties``)."""
+    out = [
+        status_entry(k.api_version, k.kind, k.namespace, k.name, live, now=now) for k, live in flux
+    ]
+    out.extend(
+        status_entry(k.api_version, k.kind, k.namespace, k.name, live, applied_by=by, now=now)
+        for k, live, by in deployed
+    )
     return out
 
 
@@ -514,20 +510,22 @@ def build_status(
     *,
     outcome: Outcome,
     flux: Sequence[tuple[ObjectKey, Mapping[str, Any] | None]],
+    deployed: Sequence[Deployed] = (),
     public_key: str = "",
     now: str,
 ) -> dict[str, Any]:
     """The FluxConfig ``status`` for ``outcome`` and the live Flux objects ``flux``.
 
     ``flux`` lists the rendered Flux objects (source first) with their live copy
-    (None when not there yet, which counts as Pending). ``statusUpdatedAt``
-    moves only when something else changes.
+    (None when not there yet, which counts as Pending); ``deployed`` the Flux
+    objects their Kustomizations applied (HelmReleases …), which count towards
+    compliance too. ``statusUpdatedAt`` moves only when something else changes.
     """
     prev = dict(previous or {})
     gen = outcome.generation
-    found = verdict(
-        outcome, compliance([live or _placeholder(key) for key, live in flux]), bool(flux)
-    )
+    objects = [live or _placeholder(key) for key, live in flux]
+    objects += [live or _placeholder(key) for key, live, _ in deployed]
+    found = verdict(outcome, compliance(objects), bool(flux))
     conditions: list[dict[str, Any]] = list(prev.get("conditions") or [])
     for kind, (value, reason, message) in (
         ("Ready", found.ready),
@@ -541,7 +539,7 @@ def build_status(
         "conditions": conditions,
         "complianceState": found.compliance_state,
         "errorMessage": found.error,
-        "statuses": object_statuses(flux, now) if outcome.phase != "invalid" else [],
+        "statuses": object_statuses(flux, now, deployed) if outcome.phase != "invalid" else [],
     }
     source = next((live for key, live in flux if key.kind in SOURCE_KINDS), None)
     commit = synced_commit(source)

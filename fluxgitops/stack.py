@@ -4,13 +4,17 @@ A Pulumi stack file (``stacks/Pulumi.<stack>.yaml``) holds it under the key
 ``fluxgitops:clusters``. ``parse_stack`` validates the whole file at once and
 prefixes every error with its location (``clusters[0].configurations[1].
 gitRepository.url``); each configuration goes through ``parse_configuration``
-so configuration-wide rules still run when other fields fail. Called by the
-Pulumi program (``__main__.py``) and the CLI. Pure: no I/O beyond what the
-caller reads.
+so configuration-wide rules still run when other fields fail.
+``substitute`` replaces ``${name}`` placeholders in the raw config with values
+the caller supplies (``${local.git}``: the local Git server's base URL, from
+``fluxgitops.local.gitserver.stack_placeholders``) — the same idea as
+``kubeconfig: local``. Called by the Pulumi program (``__main__.py``) and the
+CLI. Pure: no I/O beyond what the caller reads.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -83,6 +87,46 @@ class StackConfig(SpecModel):
     clusters: tuple[Cluster, ...]
 
 
+LOCAL_GIT = "local.git"
+"""``${local.git}``: the base URL of the Git server ``fluxgitops local up`` runs."""
+LOCAL_GIT_PORT = 8479
+"""Its fixed default port (a free one is used, and recorded, when this one is taken)."""
+DEFAULT_PLACEHOLDERS: Mapping[str, str] = {LOCAL_GIT: f"http://127.0.0.1:{LOCAL_GIT_PORT}"}
+"""What placeholders mean when the caller knows nothing better (nothing running locally)."""
+
+_PLACEHOLDER = re.compile(r"\$\{([a-zA-Z][a-zA-Z0-9_.-]*)\}")
+
+
+def substitute(raw: Any, values: Mapping[str, str]) -> Any:
+    """``raw`` with every ``${name}`` in its strings replaced by ``values[name]``; unknown
+    names are left as they are (validation then names the field that holds them)."""
+    if isinstance(raw, str):
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), raw)
+    if isinstance(raw, Mapping):
+        return {k: substitute(v, values) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [substitute(v, values) for v in raw]
+    return raw
+
+
+def ssh_key_problems(spec: FluxConfigurationSpec, reconciler_enabled: bool) -> list[FieldError]:
+    """An SSH Git source without a key when no reconciler will generate one (kubernetes
+    backend with ``extension.reconciler.enabled: false``): nothing would ever fill the
+    Secret the GitRepository refers to. Used by ``parse_stack`` and the provider's check."""
+    git = spec.git_repository
+    if reconciler_enabled or git is None or not git.generates_ssh_key:
+        return []
+    return [
+        FieldError(
+            "gitRepository.sshPrivateKey",
+            "is required for an ssh:// URL when the reconciler is off "
+            "(extension.reconciler.enabled: false), since only the reconciler generates keys; "
+            "set sshPrivateKey as a Pulumi secret, use localAuthRef, or enable the reconciler",
+            repr(git.url),
+        )
+    ]
+
+
 def _prefixed(prefix: str, errors: Any) -> list[FieldError]:
     return [
         FieldError(f"{prefix}.{e.path}" if e.path else prefix, e.message, e.value, e.code)
@@ -90,8 +134,14 @@ def _prefixed(prefix: str, errors: Any) -> list[FieldError]:
     ]
 
 
-def parse_stack(raw: Mapping[str, Any], subject: str = "stack config") -> StackConfig:
-    """Validate the ``config`` mapping of a stack file (or the clusters list) with every error."""
+def parse_stack(
+    raw: Mapping[str, Any],
+    subject: str = "stack config",
+    placeholders: Mapping[str, str] | None = None,
+) -> StackConfig:
+    """Validate the ``config`` mapping of a stack file (or the clusters list) with every error,
+    after replacing ``${name}`` placeholders (``placeholders`` over ``DEFAULT_PLACEHOLDERS``)."""
+    raw = substitute(raw, {**DEFAULT_PLACEHOLDERS, **(placeholders or {})})
     clusters_raw = raw.get(CONFIG_KEY, raw.get("clusters")) if isinstance(raw, Mapping) else None
     if not isinstance(clusters_raw, list):
         raise SpecError(subject, [FieldError(CONFIG_KEY, "must be a list of clusters")])
@@ -127,6 +177,9 @@ def parse_stack(raw: Mapping[str, Any], subject: str = "stack config") -> StackC
             except SpecError as exc:
                 errors.extend(_prefixed(f"{where}.configurations[{j}]", exc.errors))
                 continue
+            if entry.backend == "kubernetes":
+                problems = ssh_key_problems(spec, extension.reconciler.enabled)
+                errors.extend(_prefixed(f"{where}.configurations[{j}]", problems))
             if (spec.namespace, spec.name) in names:
                 errors.append(
                     FieldError(

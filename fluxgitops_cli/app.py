@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,12 +24,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from components.automation import Action, StackRun, run_stack
+from components.automation import Action, StackRun, run_stack, stack_readers
 from fluxgitops import yamltext
 from fluxgitops.diff import diff_manifests
 from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
 from fluxgitops.kube.apply import list_owned, read_objects
 from fluxgitops.kube.client import connect
+from fluxgitops.kube.deployed import LiveConfiguration
 from fluxgitops.local.controlplane import (
     FLUX_CONTROLLERS,
     ControlPlane,
@@ -38,6 +40,8 @@ from fluxgitops.local.controlplane import (
     resolve_kubeconfig,
     stop_detached,
 )
+from fluxgitops.local.gitserver import local_git_url, stack_placeholders
+from fluxgitops.local.loop import start_loop
 from fluxgitops.local.toolchain import REPO_ROOT, program_dirs
 from fluxgitops.plan import Plan, build_plan, to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
@@ -45,7 +49,7 @@ from fluxgitops.render.manifest import Manifest
 from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
-from fluxgitops.status import compliance, condition
+from fluxgitops.status import COMPLIANT, condition
 from fluxgitops_cli.importer import import_command
 from reconciler.cli import app as reconciler_app
 
@@ -69,7 +73,11 @@ def _stack(path: Path) -> StackConfig:
     data = _load(path)
     config = data.get("config", data) if isinstance(data, dict) else data
     try:
-        return parse_stack(config, subject=f"stack config {str(path)!r}")
+        return parse_stack(
+            config,
+            subject=f"stack config {str(path)!r}",
+            placeholders=stack_placeholders(local_dir()),
+        )
     except SpecError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
@@ -193,7 +201,8 @@ def preview(stack: StackOption = "local") -> None:
 
 @app.command()
 def up(stack: StackOption = "local") -> None:
-    """``pulumi up`` of a stack, then the created objects and their status."""
+    """``pulumi up`` of a stack; waits until every configuration with ``waitForReconciliation``
+    is Compliant (Non-Compliant or a timeout fails with the Flux object's own message)."""
     run = _run("up", stack)
     table = Table("output", "value", title=f"stack {stack}")
     for name, value in sorted(run.outputs.items()):
@@ -273,36 +282,98 @@ def plan(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
-def status(stack: StackOption = "local") -> None:
-    """Live objects of every configuration of a stack (kubernetes backend), with compliance."""
-    config = _stack(REPO_ROOT / "stacks" / f"Pulumi.{stack}.yaml")
-    table = Table("cluster", "configuration", "compliance", "object", "live", "ready", title=stack)
-    for cluster in config.clusters:
-        if cluster.backend != "kubernetes":
-            continue
-        try:
-            client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context)
-            options = RenderOptions(multi_tenancy=cluster.extension.multi_tenancy.enforce)
-            for spec in cluster.configurations:
-                keys = [m.key for m in render_configuration(spec, options)]
-                live = read_objects(client, keys)
-                state = compliance([o for o in live.values() if o is not None])
-                for key in keys:
-                    body = live[key]
-                    ready = condition(body, "Ready") if body else None
-                    table.add_row(
-                        cluster.name,
-                        f"{spec.namespace}/{spec.name}",
-                        state.state,
-                        str(key),
-                        "yes" if body else "[red]missing[/red]",
-                        f"{ready.get('status')} {ready.get('reason', '')}" if ready else "",
-                    )
-        except FluxGitOpsError as exc:
-            err.print(f"cluster {cluster.name!r}: {exc}", markup=False)
-            raise typer.Exit(1) from None
+def status_document(cluster: str, live: LiveConfiguration, now: str) -> dict[str, Any]:
+    """One configuration as ``status -o json`` prints it (Azure's deployed-object list)."""
+    state = live.compliance()
+    source = live.source or {}
+    ready = condition(source, "Ready") or {}
+    return {
+        "cluster": cluster,
+        "namespace": live.spec.namespace,
+        "name": live.spec.name,
+        "complianceState": state.state,
+        "message": state.message,
+        "source": {
+            "kind": live.spec.source_kind,
+            "name": live.spec.name,
+            "url": str((source.get("spec") or {}).get("url", "")),
+            "ready": str(ready.get("status", "")),
+            "reason": str(ready.get("reason", "")),
+            "message": str(ready.get("message", "")),
+        },
+        "sourceSyncedCommitId": live.commit,
+        "statuses": live.statuses(now),
+        "appliedObjects": {k: [str(a) for a in v] for k, v in sorted(live.applied.items())},
+    }
+
+
+class StatusFormat(StrEnum):
+    """Output formats of ``status``."""
+
+    table = "table"
+    json = "json"
+
+
+STYLES = {"Compliant": "green", "Non-Compliant": "red", "Pending": "yellow"}
+
+
+def _print_status(doc: dict[str, Any]) -> None:
+    state = doc["complianceState"]
+    commit = doc["sourceSyncedCommitId"][:12] or "-"
+    out.print(
+        Text.assemble(
+            (f"{doc['cluster']}: {doc['namespace']}/{doc['name']} ", "bold"),
+            (state, STYLES.get(state, "")),
+            f"  commit {commit}",
+            f"  {doc['message']}" if state != COMPLIANT else "",
+        )
+    )
+    table = Table("object", "ready", "reason", "message", "applied by", box=None, pad_edge=False)
+    for entry in doc["statuses"]:
+        ready: dict[str, Any] = next(
+            (c for c in entry["statusConditions"] if c["type"] == "Ready"), {}
+        )
+        by = entry.get("appliedBy")
+        helm = entry.get("helmReleaseProperties")
+        message = ready.get("message", "")
+        if helm:
+            message += f" (revision {helm['lastRevisionApplied']})"
+        table.add_row(
+            f"{entry['kind']}/{entry['name']}",
+            Text(ready.get("status", "-"), STYLES.get(entry["complianceState"], "")),
+            ready.get("reason", ""),
+            message,
+            f"Kustomization/{by['name']}" if by else "",
+        )
     out.print(table)
+    for kustomization, objects in doc["appliedObjects"].items():
+        out.print(f"  {kustomization} applied: {', '.join(objects) or '-'}", highlight=False)
+
+
+@app.command()
+def status(
+    stack: StackOption = "local",
+    output: Annotated[StatusFormat, typer.Option("--output", "-o", help="table or json")] = (
+        StatusFormat.table
+    ),
+) -> None:
+    """Every configuration of a stack (kubernetes backend) as it runs: compliance, the source and
+    its synced commit, each Kustomization and HelmRelease with Ready / reason / message, and the
+    objects they applied (Flux's inventory) — ``az k8s-configuration flux deployed-object list``."""
+    config = _stack(REPO_ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    docs = []
+    try:
+        for cluster, _, read in stack_readers(config):
+            docs.append(status_document(cluster.name, read(), now))
+    except FluxGitOpsError as exc:
+        err.print(f"{exc}; is the cluster up (`fluxgitops local up`)?", markup=False)
+        raise typer.Exit(1) from None
+    if output is StatusFormat.json:
+        out.print(json.dumps(docs, indent=2), markup=False, highlight=False)
+        return
+    for doc in docs:
+        _print_status(doc)
 
 
 local_app = typer.Typer(no_args_is_help=True, help="The local control plane on loopback.")
@@ -330,6 +401,12 @@ def local_up(
     nodes: Annotated[
         int, typer.Option(min=1, max=10, help="How many simulated (kwok) nodes to create")
     ] = 1,
+    reconciler: Annotated[
+        bool, typer.Option(help="Run the fluxgitops reconciler as a local process")
+    ] = True,
+    git: Annotated[
+        bool, typer.Option(help="Serve examples/gitops-repo over HTTP (${local.git})")
+    ] = True,
 ) -> None:
     """Start a local cluster on loopback; its processes keep running until `local down`.
 
@@ -348,6 +425,7 @@ def local_up(
             kube_controllers=cluster,
             nodes=nodes if cluster else 0,
         ).start()
+        start_loop(plane, git=git, reconciler=reconciler)
     except FluxGitOpsError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
@@ -357,6 +435,8 @@ def local_up(
         f"running: {', '.join(p.name for p in plane.processes)}\n"
         '`eval "$(fluxgitops local env)"` puts kubectl and pulumi on PATH'
     )
+    if git:
+        out.print(f"git: {local_git_url(workdir)}/gitops.git (examples/gitops-repo)")
 
 
 @local_app.command("down")

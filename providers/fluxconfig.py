@@ -8,9 +8,16 @@ property paths; nothing is applied) and adds ``objects``, the rendered objects
 with Secret values masked, so ``pulumi preview --diff`` shows which object and
 field changes. ``name``, ``namespace`` and ``scope`` changes replace. Outputs
 add ``object_keys``, ``compliance_state``, ``compliance_message``,
-``source_synced_commit_id``, ``repository_public_key``. The machinery is in
-``providers.objectset``; this module only says how to render and what to
-report. Used by ``components.flux_configuration``.
+``source_synced_commit_id``, ``repository_public_key``. With the reconciler
+off, an SSH source without a key fails the check (nothing would generate it).
+With ``waitForReconciliation`` (Azure's name) create and update end only when
+the configuration is Compliant — read from the FluxConfig status the reconciler
+writes and the live Flux objects, including what the Kustomizations applied
+(``fluxgitops.kube.deployed``) — and fail with the failing Flux object's own
+message when it is Non-Compliant or ``reconciliationWaitDuration`` (default
+10m) runs out. The machinery is in ``providers.objectset``; this module only
+says how to render, what to wait for and what to report. Used by
+``components.flux_configuration``.
 """
 
 from __future__ import annotations
@@ -19,18 +26,25 @@ from typing import Any
 
 import pulumi
 from lightkube import Client
-from pulumi.dynamic import CheckFailure, CheckResult, Resource
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, Resource, UpdateResult
 
 from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.kube.client import resource_for
+from fluxgitops.kube.deployed import (
+    DEFAULT_WAIT,
+    LiveConfiguration,
+    read_configuration,
+    wait_for_compliance,
+)
 from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
 from fluxgitops.sourcecheck import SourceCheckError, SourceUnavailableError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.spec.extension import MultiTenancy
 from fluxgitops.spec.redact import merge_secrets
+from fluxgitops.stack import ssh_key_problems
 from fluxgitops.status import compliance, synced_commit
-from providers.objectset import ObjectSetProvider
+from providers.objectset import ObjectSetProvider, client_for
 
 SHARED_KINDS = ("ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding")
 OUTPUTS = (
@@ -71,10 +85,18 @@ class FluxConfigurationProvider(ObjectSetProvider):
         multi-tenancy rules): its errors are failures, its commit and warnings go to the
         ``source_report`` input (not diffed, so a moving branch causes no perpetual diff)."""
         result = super().check(olds, news)
-        mode = news.get("source_check") or "off"
-        if result.failures or mode == "off":
+        if result.failures:
             return result
         spec = spec_of(news)
+        problems = ssh_key_problems(spec, bool(news.get("reconciler_managed")))
+        if problems:
+            failures = [
+                CheckFailure(f"spec.{e.path}", f"{e.message} (got {e.value})") for e in problems
+            ]
+            return CheckResult(result.inputs, failures)
+        mode = news.get("source_check") or "off"
+        if mode == "off":
+            return result
         if spec.git_repository is None:
             return result
         # the cluster's own multi-tenancy setting, as `fluxgitops validate --sources` uses it
@@ -125,6 +147,43 @@ class FluxConfigurationProvider(ObjectSetProvider):
         namespace, name = spec.get("namespace", "default"), spec.get("name")
         fluxconfig = resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
         return any(o.metadata.name != name for o in client.list(fluxconfig, namespace=namespace))
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Apply, then (``waitForReconciliation``) wait until Compliant."""
+        created = super().create(props)
+        return CreateResult(created.id, self._wait(props, dict(created.outs or {})))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Apply the new objects, then (``waitForReconciliation``) wait until Compliant."""
+        updated = super().update(_id, olds, news)
+        return UpdateResult(self._wait(news, dict(updated.outs or {})))
+
+    def _wait(self, props: dict[str, Any], outs: dict[str, Any]) -> dict[str, Any]:
+        spec = spec_of(props)
+        if not spec.wait_for_reconciliation:
+            return outs
+        client = client_for(props)
+        timeout = (spec.reconciliation_wait_duration or DEFAULT_WAIT).total_seconds()
+        subject = f"FluxConfiguration {spec.namespace}/{spec.name}"
+
+        def read() -> LiveConfiguration:
+            return read_configuration(
+                client,
+                spec,
+                multi_tenancy=bool(props.get("multi_tenancy", True)),
+                reconciler=bool(props.get("reconciler_managed")),
+            )
+
+        live = wait_for_compliance(read, timeout=timeout, subject=subject, progress=pulumi.log.info)
+        state = live.compliance()
+        reported = (live.fluxconfig or {}).get("status") or {}
+        return {
+            **outs,
+            "compliance_state": state.state,
+            "compliance_message": state.message,
+            "source_synced_commit_id": live.commit,
+            "repository_public_key": reported.get("repositoryPublicKey", ""),
+        }
 
     def status(self, live: list[dict[str, Any]]) -> dict[str, Any]:
         """Compliance, synced commit and public key (from FluxConfig status when reconciled)."""

@@ -49,12 +49,14 @@ from fluxgitops.fluxconfig_cr import (
     with_inventory,
 )
 from fluxgitops.kube.client import load_config, register_kinds, resource_for
+from fluxgitops.kube.deployed import read_deployed
 from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.render.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_PLURAL,
     LABEL_MANAGED_BY,
 )
+from fluxgitops.status import inventory
 from reconciler import actions
 from reconciler.election import Fence, FencedClient, LeaderElector, Term
 from reconciler.inventory import ConfigKey, Inventory, Record
@@ -510,10 +512,18 @@ class Reconciler:
     async def _refresh_status(self, record: Record, term: Term | None) -> None:
         if record.outcome is None or record.deleting:
             return
+        flux = self.inventory.flux_live(record)
+        applying = [live for key, live in flux if key.kind == "Kustomization"]
+        deployed = (  # HelmReleases … the Kustomizations applied, for statuses[]
+            await self._in_thread(lambda c: read_deployed(c, applying))
+            if any(inventory(live) for live in applying)
+            else []
+        )
         status = build_status(
             record.status,
             outcome=record.outcome,
-            flux=self.inventory.flux_live(record),
+            flux=flux,
+            deployed=deployed,
             public_key=record.public_key,
             now=actions.utcnow(),
         )

@@ -92,3 +92,48 @@ def test_azure_cluster_rejects_what_arm_cannot_express() -> None:
         "clusters[0].configurations[0].sourceKind",
         "clusters[0].extension.controllers.kustomize.tuning.concurrent",
     ]
+
+
+def test_local_stack_points_at_the_local_git_server() -> None:
+    raw = yaml.safe_load((STACKS_DIR / "Pulumi.local.yaml").read_text())["config"]
+    stack = parse_stack(raw, placeholders={"local.git": "http://127.0.0.1:1234"})
+    urls = {
+        s.name: s.git_repository.url for s in stack.clusters[0].configurations if s.git_repository
+    }
+    assert urls == {
+        "cluster-config": "http://127.0.0.1:1234/gitops.git",
+        "team-a": "http://127.0.0.1:1234/gitops.git",
+    }
+    assert stack.clusters[0].extension.reconciler.enabled
+
+
+def test_placeholder_defaults_to_the_fixed_git_port() -> None:
+    raw = _stack({"name": "a", "gitRepository": {"url": "${local.git}/r.git"}})
+    spec = parse_stack(raw).clusters[0].configurations[0]
+    assert spec.git_repository is not None
+    assert spec.git_repository.url == "http://127.0.0.1:8479/r.git"
+
+
+def test_unknown_placeholder_is_left_for_validation_to_name() -> None:
+    raw = _stack({"name": "a", "gitRepository": {"url": "${nope}/r.git"}})
+    with pytest.raises(SpecError) as info:
+        parse_stack(raw)
+    assert info.value.paths == ["clusters[0].configurations[0].gitRepository.url"]
+
+
+def test_ssh_without_key_and_reconciler_off_names_the_field() -> None:
+    raw = _stack(
+        {"name": "a", "gitRepository": {"url": "ssh://git@h/r.git"}},
+        extension={"reconciler": {"enabled": False}},
+    )
+    with pytest.raises(SpecError) as info:
+        parse_stack(raw)
+    (error,) = info.value.errors
+    assert error.path == "clusters[0].configurations[0].gitRepository.sshPrivateKey"
+    assert error.message.startswith("is required for an ssh:// URL when the reconciler is off")
+    assert error.value == "'ssh://git@h/r.git'"
+
+
+def test_ssh_without_key_is_fine_with_the_reconciler() -> None:
+    raw = _stack({"name": "a", "gitRepository": {"url": "ssh://git@h/r.git"}})
+    assert parse_stack(raw).clusters[0].extension.reconciler.enabled

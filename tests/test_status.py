@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluxgitops.status import compliance, set_condition, synced_commit
+from fluxgitops.status import (
+    applied_flux_objects,
+    compliance,
+    configuration_compliance,
+    helm_release_properties,
+    inventory,
+    set_condition,
+    status_entry,
+    synced_commit,
+)
 
 
 def flux(
@@ -43,6 +52,76 @@ def test_pending_when_generation_not_observed() -> None:
         compliance([flux("Kustomization", "k", "True", generation=2, observed=1)]).state
         == "Pending"
     )
+
+
+def test_non_compliant_when_ready_false_and_never_observed() -> None:
+    state = compliance(
+        [
+            flux(
+                "GitRepository",
+                "r",
+                "False",
+                reason="GitOperationFailed",
+                message="failed to checkout and determine revision",
+                observed=-1,
+            )
+        ]
+    )
+    assert state.state == "Non-Compliant"
+    assert state.message == (
+        "GitRepository/r: GitOperationFailed: failed to checkout and determine revision"
+    )
+
+
+def test_non_compliant_when_ready_false_for_an_older_generation() -> None:
+    state = compliance(
+        [flux("Kustomization", "k", "False", reason="BuildFailed", generation=3, observed=2)]
+    )
+    assert state.state == "Non-Compliant"
+    assert state.message.startswith("Kustomization/k: BuildFailed: ")
+
+
+def test_pending_when_ready_unknown() -> None:
+    state = compliance(
+        [
+            flux(
+                "Kustomization",
+                "k",
+                "Unknown",
+                reason="Progressing",
+                message="reconciliation in progress",
+            )
+        ]
+    )
+    assert state.state == "Pending"
+    assert state.message == "Kustomization/k: Progressing: reconciliation in progress"
+
+
+def test_pending_while_waiting_for_a_dependency() -> None:
+    state = compliance(
+        [
+            flux(
+                "Kustomization",
+                "apps",
+                "False",
+                reason="DependencyNotReady",
+                message="dependency 'ns/infra' is not ready",
+            )
+        ]
+    )
+    assert state.state == "Pending"
+    assert state.message.startswith("Kustomization/apps: DependencyNotReady: ")
+
+
+def test_non_compliant_wins_over_pending() -> None:
+    state = compliance(
+        [
+            flux("GitRepository", "r", "False", reason="GitOperationFailed", observed=-1),
+            flux("Kustomization", "k"),
+        ]
+    )
+    assert state.state == "Non-Compliant"
+    assert state.message.startswith("GitRepository/r: GitOperationFailed")
 
 
 def test_compliant_when_every_object_is_ready() -> None:
@@ -105,3 +184,134 @@ def test_set_condition_keeps_other_conditions_sorted() -> None:
     )
     assert [c["type"] for c in out] == ["Ready", "Stalled"]
     assert out[0]["status"] == "Unknown"
+
+
+HELM_RELEASE: dict[str, Any] = {
+    "apiVersion": "helm.toolkit.fluxcd.io/v2",
+    "kind": "HelmRelease",
+    "metadata": {"name": "podinfo", "namespace": "cluster-config", "generation": 1},
+    "status": {
+        "observedGeneration": 1,
+        "conditions": [
+            {"type": "Ready", "status": "True", "reason": "InstallSucceeded", "message": "ok"}
+        ],
+        "helmChart": "cluster-config/cluster-config-podinfo",
+        "history": [{"version": 3, "status": "deployed"}, {"version": 2}],
+        "failures": 2,
+        "installFailures": 1,
+        "upgradeFailures": 1,
+    },
+}
+
+
+def kustomization_with(*ids: str) -> dict[str, Any]:
+    """A Kustomization whose inventory lists ``ids`` (Flux's ``ns_name_group_kind``)."""
+    return {
+        "kind": "Kustomization",
+        "metadata": {"name": "cluster-config-infra", "namespace": "cluster-config"},
+        "status": {"inventory": {"entries": [{"id": i, "v": "v1"} for i in ids]}},
+    }
+
+
+def test_inventory_reads_flux_entries() -> None:
+    found = inventory(
+        kustomization_with(
+            "_podinfo__Namespace", "podinfo_web_apps_Deployment", "broken-entry", "ns__g_Kind"
+        )
+    )
+    assert [str(a) for a in found] == ["Namespace podinfo", "Deployment podinfo/web"]
+    assert [a.api_version for a in found] == ["v1", "apps/v1"]
+
+
+def test_applied_flux_objects_keep_the_applying_kustomization() -> None:
+    kustomization = kustomization_with(
+        "cluster-config_podinfo_helm.toolkit.fluxcd.io_HelmRelease", "_podinfo__Namespace"
+    )
+    found = applied_flux_objects([kustomization, None])
+    assert [(str(a), by) for a, by in found] == [
+        ("HelmRelease cluster-config/podinfo", ("cluster-config", "cluster-config-infra"))
+    ]
+
+
+def test_helm_release_properties_as_azure_reports_them() -> None:
+    assert helm_release_properties(HELM_RELEASE) == {
+        "lastRevisionApplied": 3,
+        "failureCount": 2,
+        "installFailureCount": 1,
+        "upgradeFailureCount": 1,
+        "helmChartRef": {"name": "cluster-config-podinfo", "namespace": "cluster-config"},
+    }
+
+
+def test_status_entry_of_an_applied_helm_release() -> None:
+    entry = status_entry(
+        "helm.toolkit.fluxcd.io/v2",
+        "HelmRelease",
+        "cluster-config",
+        "podinfo",
+        HELM_RELEASE,
+        applied_by=("cluster-config", "cluster-config-infra"),
+        now="2026-01-01T00:00:00Z",
+    )
+    assert entry["complianceState"] == "Compliant"
+    assert entry["appliedBy"] == {"namespace": "cluster-config", "name": "cluster-config-infra"}
+    assert entry["helmReleaseProperties"]["lastRevisionApplied"] == 3
+    assert entry["statusConditions"][0]["reason"] == "InstallSucceeded"
+
+
+def test_status_entry_of_a_missing_object_is_pending() -> None:
+    entry = status_entry("v1", "Kustomization", "ns", "k", None, now="2026-01-01T00:00:00Z")
+    assert (entry["complianceState"], entry["statusConditions"]) == ("Pending", [])
+    assert "appliedBy" not in entry
+
+
+def fluxconfig(generation: int, observed: int | None, state: str = "", error: str = "") -> Any:
+    """A FluxConfig with the status the reconciler writes."""
+    status: dict[str, Any] = {"complianceState": state, "errorMessage": error}
+    if observed is not None:
+        status["observedGeneration"] = observed
+    return {"metadata": {"name": "c", "generation": generation}, "status": status}
+
+
+def test_configuration_pending_until_the_reconciler_observed_it() -> None:
+    state = configuration_compliance(
+        fluxconfig(2, 1, "Compliant"), [flux("GitRepository", "r", "True")], reconciler=True
+    )
+    assert state.state == "Pending"
+    assert state.message.startswith("FluxConfig/c: not reconciled yet by the reconciler")
+
+
+def test_configuration_non_compliant_from_the_reconciler_message() -> None:
+    state = configuration_compliance(
+        fluxconfig(1, 1, "Non-Compliant", "spec.url: must be a URL"), [], reconciler=True
+    )
+    assert (state.state, state.message) == (
+        "Non-Compliant",
+        "FluxConfig/c: spec.url: must be a URL",
+    )
+
+
+def test_configuration_non_compliant_from_a_failing_helm_release() -> None:
+    failing = {
+        **HELM_RELEASE,
+        "status": {
+            "observedGeneration": 1,
+            "conditions": [
+                {"type": "Ready", "status": "False", "reason": "InstallFailed", "message": "boom"}
+            ],
+        },
+    }
+    state = configuration_compliance(
+        fluxconfig(1, 1, "Compliant"),
+        [flux("GitRepository", "r", "True"), failing],
+        reconciler=True,
+    )
+    assert (state.state, state.message) == (
+        "Non-Compliant",
+        "HelmRelease/podinfo: InstallFailed: boom",
+    )
+
+
+def test_configuration_without_reconciler_ignores_the_fluxconfig() -> None:
+    state = configuration_compliance(None, [flux("GitRepository", "r", "True")], reconciler=False)
+    assert state.state == "Compliant"

@@ -10,19 +10,33 @@ bare repository and ``work_tree`` gives a ``WorkTree`` that commits, tags,
 branches and pushes to it (through the file system, so tests need no
 credentials to seed a private repository).
 
+``publish`` seeds (or updates) a repository from a plain directory — the
+example GitOps repository under ``examples/gitops-repo`` — with one commit per
+change. ``python -m fluxgitops.local.gitserver --port P --publish
+gitops=examples/gitops-repo`` serves in the foreground until SIGTERM: ``fluxgitops
+local up`` starts it that way (fixed default port ``DEFAULT_PORT``, a free one when
+taken) and records its URL in ``<local dir>/git.json``; ``local_git_url`` reads it
+back and ``stack_placeholders`` gives ``${local.git}`` for stack files.
+
 Called by the source-check tests (``tests/test_sourcecheck.py``), the server's
-own tests, and the local control-plane tests where a Flux GitRepository must
-reach a repository on this machine. Shutdown joins every request thread and the
-serving thread; no ``git http-backend`` outlives its request.
+own tests, the local control-plane tests and the end-to-end tests where a Flux
+GitRepository must reach a repository on this machine, and by ``local up``.
+Shutdown joins every request thread and the serving thread; no ``git
+http-backend`` outlives its request.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import hmac
+import json
 import logging
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -36,10 +50,18 @@ from urllib.parse import unquote, urlsplit
 
 import git
 
+from fluxgitops.stack import DEFAULT_PLACEHOLDERS, LOCAL_GIT, LOCAL_GIT_PORT
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BRANCH = "main"
 REALM = "fluxgitops-test"
+DEFAULT_PORT = LOCAL_GIT_PORT
+"""The port ``fluxgitops local up`` serves Git on when it is free (stable URLs across runs)."""
+STATE_FILE = "git.json"
+"""Where ``local up`` records the running server's URL, in the local control plane's directory."""
+EXAMPLE_REPOSITORY = "gitops"
+"""The name the example GitOps repository is published under."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +156,12 @@ class GitServer:
     _BACKEND_TIMEOUT: ClassVar[float] = 60.0
 
     def __init__(
-        self, root: Path | None = None, *, user: str | None = None, token: str | None = None
+        self,
+        root: Path | None = None,
+        *,
+        user: str | None = None,
+        token: str | None = None,
+        port: int = 0,
     ) -> None:
         if (user is None) != (token is None):
             raise ValueError("GitServer needs both user and token for basic auth, or neither")
@@ -146,6 +173,7 @@ class GitServer:
         self.root.mkdir(parents=True, exist_ok=True)
         self.user = user
         self.__token = token
+        self.requested_port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -168,10 +196,10 @@ class GitServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> GitServer:
-        """Bind a free loopback port and serve from a background thread."""
+        """Bind the requested loopback port (a free one when 0) and serve from a thread."""
         if self._server is not None:
             return self
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", self.requested_port), _Handler)
         server.git_server = self
         self._server = server
         self._thread = threading.Thread(
@@ -237,6 +265,35 @@ class GitServer:
         if path is None:
             path = self.root / "_work" / name
         return WorkTree(path, str(self.path(name)))
+
+    def publish(self, name: str, directory: Path) -> str:
+        """Make repository ``name`` hold exactly the files of ``directory`` on ``main``.
+
+        The first call creates the repository; later calls commit only when
+        something changed (so re-publishing keeps the commit). Returns the commit SHA.
+        """
+        if not directory.is_dir():
+            raise FileNotFoundError(f"cannot publish {str(directory)!r}: not a directory")
+        with self.work_tree(name, self.root / "_publish" / name) as tree:
+            tree.repo.git.fetch("origin")
+            if f"origin/{DEFAULT_BRANCH}" in [ref.name for ref in tree.repo.remotes.origin.refs]:
+                tree.repo.git.reset("--soft", f"origin/{DEFAULT_BRANCH}")  # others may have pushed
+            for entry in tree.path.iterdir():
+                if entry.name == ".git":
+                    continue
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            shutil.copytree(directory, tree.path, dirs_exist_ok=True)
+            tree.repo.git.add(all=True)
+            if (
+                tree.repo.is_dirty(index=True, untracked_files=True)
+                or not tree.repo.head.is_valid()
+            ):
+                tree.repo.git.commit(message=f"publish {directory.name}", allow_empty=True)
+            tree.push(DEFAULT_BRANCH)
+            return tree.repo.head.commit.hexsha
 
     @property
     def requests(self) -> list[Request]:
@@ -330,6 +387,37 @@ def _parse_cgi(output: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
     return status, headers, body
 
 
+def port_or_free(port: int = DEFAULT_PORT) -> int:
+    """``port`` when nothing listens on it on 127.0.0.1, else a free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        found: int = sock.getsockname()[1]
+        return found
+
+
+def record_url(workdir: Path, url: str) -> None:
+    """Write the running server's base URL to ``<workdir>/git.json`` (read by ``local_git_url``)."""
+    (workdir / STATE_FILE).write_text(json.dumps({"url": url}))
+
+
+def local_git_url(workdir: Path) -> str:
+    """The base URL of the Git server ``local up`` started for ``workdir``; the default port's
+    URL when none is recorded (the stack then still validates; Flux reports it unreachable)."""
+    try:
+        url = json.loads((workdir / STATE_FILE).read_text())["url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_PLACEHOLDERS[LOCAL_GIT]
+    return str(url)
+
+
+def stack_placeholders(workdir: Path) -> dict[str, str]:
+    """Values for ``${...}`` placeholders in stack files: ``${local.git}``."""
+    return {LOCAL_GIT: local_git_url(workdir)}
+
+
 class WorkTree:
     """A non-bare repository used to make commits and push them to a bare ``remote``."""
 
@@ -409,3 +497,28 @@ class WorkTree:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve ``--root`` on ``--port`` in the foreground, publishing ``NAME=DIR`` pairs first."""
+    parser = argparse.ArgumentParser(prog="python -m fluxgitops.local.gitserver")
+    parser.add_argument("--root", type=Path, required=True, help="where the bare repositories live")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--publish", action="append", default=[], metavar="NAME=DIR")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    server = GitServer(args.root, port=args.port)
+    for pair in args.publish:
+        name, _, directory = pair.partition("=")
+        commit = server.publish(name, Path(directory))
+        log.info("published %s as %s at %s", directory, name, commit)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with server:
+        log.info("serving %s on %s", args.root, server.base_url)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -30,8 +30,8 @@ the spec:
 ``external`` mode is for clusters whose controllers are managed elsewhere (and
 the local control plane): only our CRD. Both add the ``FluxConfig`` CRD, the
 tenancy admission policy (``fluxgitops.render.admission``; with the reconciler
-also its guard) and, with ``reconciler.enabled``, the reconciler (``render_reconciler``:
-ServiceAccount, least-privilege RBAC, Deployment) — the one source of
+also its guard) and, with ``reconciler.enabled`` and ``deploy``, the reconciler
+(``render_reconciler``: ServiceAccount, least-privilege RBAC, Deployment) — the one source of
 ``deploy/*.yaml`` too, which a test regenerates and compares. Called by the
 FluxExtension component. Pure.
 """
@@ -256,7 +256,7 @@ def render_extension(
     out.append(render_fluxconfig_crd())
     user = reconciler_user(spec.namespace) if spec.reconciler.enabled else None
     out.extend(render_admission(spec, user))
-    if spec.reconciler.enabled:
+    if spec.reconciler.enabled and spec.reconciler.deploy:
         out.extend(render_reconciler(spec))
     return out
 

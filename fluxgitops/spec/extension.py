@@ -167,13 +167,19 @@ class WorkloadIdentity(SpecModel):
 
 
 class ReconcilerSpec(SpecModel):
-    """Our in-cluster reconciler (Azure's fluxconfig-controller equivalent).
+    """Our reconciler (Azure's fluxconfig-controller equivalent), on by default as in Azure.
 
-    ``enabled`` installs it with the extension (kubernetes backend); off by default,
-    since it needs a cluster that runs pods and a published image.
+    ``enabled``: FluxConfigs are handed to the reconciler, which applies their
+    Flux objects, generates SSH keys and reports status (kubernetes backend);
+    off, the dynamic provider applies every object itself and an SSH source
+    needs a key. ``deploy``: the extension installs it in the cluster
+    (ServiceAccount, RBAC, Deployment of ``image``); false when it runs
+    elsewhere — on the local stack ``fluxgitops local up`` starts it as a local
+    process (``fluxgitops reconciler run``).
     """
 
-    enabled: bool = False
+    enabled: bool = True
+    deploy: bool = True
     replicas: int = Field(default=2, ge=1, le=10)
     namespaces: tuple[DnsLabel, ...] = ()
     """Serve only these namespaces (empty: all). Given, the reconciler's write access to

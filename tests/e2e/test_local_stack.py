@@ -26,7 +26,7 @@ TOKEN = "ghp_e2e-token-should-never-be-stored-0123"
 
 
 def stack_file(directory: Path, name: str, configurations: list[dict[str, Any]]) -> None:
-    """Write ``Pulumi.<name>.yaml`` with one local cluster and ``configurations``."""
+    """Write ``Pulumi.<name>.yaml``: one local cluster (reconciler off), ``configurations``."""
     config = {
         "config": {
             "fluxgitops:clusters": [
@@ -35,6 +35,8 @@ def stack_file(directory: Path, name: str, configurations: list[dict[str, Any]])
                     "backend": "kubernetes",
                     "mode": "external",
                     "kubeconfig": "local",
+                    # no reconciler runs here: the provider applies every object itself
+                    "extension": {"reconciler": {"enabled": False}},
                     "configurations": configurations,
                 }
             ]

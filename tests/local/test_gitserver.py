@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fluxgitops.local.gitserver import GitServer
+from fluxgitops.local.gitserver import GitServer, port_or_free, record_url, stack_placeholders
 from tests.git_fixtures import GIT_TOKEN as TOKEN
 from tests.git_fixtures import GIT_USER as USER
 
@@ -173,3 +173,52 @@ def test_given_root_is_kept_after_stop(tmp_path: Path) -> None:
     with GitServer(tmp_path / "repos") as server:
         server.create_repository("kept")
     assert (tmp_path / "repos" / "kept.git" / "HEAD").exists()
+
+
+def test_publish_seeds_a_repository_from_a_directory(server: GitServer, tmp_path: Path) -> None:
+    source = tmp_path / "repo"
+    (source / "apps").mkdir(parents=True)
+    (source / "apps" / "cm.yaml").write_text("kind: ConfigMap\n")
+    sha = server.publish("seeded", source)
+    clone = tmp_path / "clone"
+    assert git("clone", "-q", server.url("seeded"), str(clone)).returncode == 0
+    assert (clone / "apps" / "cm.yaml").read_text() == "kind: ConfigMap\n"
+    assert git("rev-parse", "HEAD", cwd=clone).stdout.strip() == sha
+
+
+def test_publish_again_without_changes_keeps_the_commit(server: GitServer, tmp_path: Path) -> None:
+    source = tmp_path / "repo"
+    source.mkdir()
+    (source / "a.yaml").write_text("a: 1\n")
+    assert server.publish("same", source) == server.publish("same", source)
+
+
+def test_publish_commits_changes_and_removals(server: GitServer, tmp_path: Path) -> None:
+    source = tmp_path / "repo"
+    source.mkdir()
+    (source / "a.yaml").write_text("a: 1\n")
+    (source / "b.yaml").write_text("b: 1\n")
+    first = server.publish("moving", source)
+    (source / "b.yaml").unlink()
+    second = server.publish("moving", source)
+    assert second != first
+    listed = git("ls-tree", "--name-only", "main", cwd=server.path("moving")).stdout.split()
+    assert listed == ["a.yaml"]
+
+
+def test_publish_of_a_missing_directory_names_it(server: GitServer, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        server.publish("nothing", tmp_path / "missing")
+
+
+def test_server_binds_the_requested_port(tmp_path: Path) -> None:
+    port = port_or_free(0)
+    with GitServer(tmp_path / "root", port=port) as fixed:
+        assert fixed.port == port
+        assert port_or_free(port) != port  # taken now: another one is offered
+
+
+def test_stack_placeholders_follow_the_recorded_url(tmp_path: Path) -> None:
+    assert stack_placeholders(tmp_path) == {"local.git": "http://127.0.0.1:8479"}
+    record_url(tmp_path, "http://127.0.0.1:9999")
+    assert stack_placeholders(tmp_path) == {"local.git": "http://127.0.0.1:9999"}

@@ -275,3 +275,25 @@ def test_with_the_reconciler_only_the_fluxconfig_and_secret_are_applied(
         assert kustomization(admin, ns, f"{name}-apps") is None  # left to the reconciler
     finally:
         provider.delete("x", outs)
+
+
+def ssh_inputs(**extra: Any) -> dict[str, Any]:
+    """Inputs of an SSH source without a key (the reconciler would generate one)."""
+    spec = {"name": "ssh", "namespace": "ssh", "gitRepository": {"url": "ssh://git@h/r.git"}}
+    return {"spec": spec, "multi_tenancy": True, **extra}
+
+
+def test_ssh_without_key_fails_check_when_the_reconciler_is_off(
+    provider: FluxConfigurationProvider,
+) -> None:
+    result = provider.check({}, ssh_inputs(reconciler_managed=False))
+    (failure,) = result.failures
+    assert failure.property == "spec.gitRepository.sshPrivateKey"
+    assert failure.reason.startswith("is required for an ssh:// URL when the reconciler is off")
+    assert failure.reason.endswith("(got 'ssh://git@h/r.git')")
+
+
+def test_ssh_without_key_passes_check_with_the_reconciler(
+    provider: FluxConfigurationProvider,
+) -> None:
+    assert provider.check({}, ssh_inputs(reconciler_managed=True)).failures == []

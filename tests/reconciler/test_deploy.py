@@ -77,8 +77,12 @@ def test_deploy_yaml_is_the_renderers_output(golden: Callable[[Path, str], None]
 
 
 def test_extension_installs_the_reconciler_only_when_enabled() -> None:
-    off = render_extension(parse_extension({}), mode="external")
-    assert "Deployment" not in [m.key.kind for m in off]
+    off = render_extension(parse_extension({"reconciler": {"enabled": False}}), mode="external")
+    assert [m.key.kind for m in off] == [
+        "CustomResourceDefinition",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    ]
     on = render_extension(_enabled(namespace="gitops"), mode="external")
     deployment = next(m for m in on if m.key.kind == "Deployment")
     assert deployment.key.namespace == "gitops"

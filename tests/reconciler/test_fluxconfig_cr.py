@@ -177,6 +177,63 @@ def test_status_moves_pending_compliant_non_compliant() -> None:
     assert (ready["Ready"]["status"], ready["Ready"]["reason"]) == ("False", REASON_FAILED)
 
 
+def test_status_non_compliant_for_a_source_that_never_fetched() -> None:
+    key = ObjectKey("source.toolkit.fluxcd.io/v1", "GitRepository", "n", "r")
+    source = {
+        "kind": "GitRepository",
+        "metadata": {"name": "r", "namespace": "n", "generation": 1},
+        "status": {
+            "observedGeneration": -1,
+            "conditions": [
+                {"type": "Ready", "status": "False", "reason": "GitOperationFailed", "message": "x"}
+            ],
+        },
+    }
+    status = build_status(
+        None, outcome=Outcome("applied", 1, applied=3), flux=[(key, source)], now=NOW
+    )
+    assert status["complianceState"] == "Non-Compliant"
+    assert status["errorMessage"] == "GitRepository/r: GitOperationFailed: x"
+
+
+def test_status_lists_applied_helm_releases_with_applied_by() -> None:
+    key = ObjectKey("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "n", "k")
+    release = ObjectKey("helm.toolkit.fluxcd.io/v2", "HelmRelease", "n", "web")
+    failing = {
+        "kind": "HelmRelease",
+        "metadata": {"name": "web", "namespace": "n", "generation": 1},
+        "status": {
+            "observedGeneration": 1,
+            "conditions": [{"type": "Ready", "status": "False", "reason": "InstallFailed"}],
+            "installFailures": 2,
+        },
+    }
+    status = build_status(
+        None,
+        outcome=Outcome("applied", 1, applied=3),
+        flux=[(key, _flux("True"))],
+        deployed=[(release, failing, ("n", "k"))],
+        now=NOW,
+    )
+    assert status["complianceState"] == "Non-Compliant"
+    entry = status["statuses"][1]
+    assert (entry["kind"], entry["appliedBy"]) == ("HelmRelease", {"namespace": "n", "name": "k"})
+    assert entry["helmReleaseProperties"]["installFailureCount"] == 2
+
+
+def test_view_keeps_only_the_flux_objects_of_an_inventory() -> None:
+    body = _flux("True")
+    body["status"]["inventory"] = {
+        "entries": [
+            {"id": "n_web_apps_Deployment", "v": "v1"},
+            {"id": "n_web_helm.toolkit.fluxcd.io_HelmRelease", "v": "v2"},
+        ]
+    }
+    kept = view(body)["status"]["inventory"]["entries"]
+    assert kept == [{"id": "n_web_helm.toolkit.fluxcd.io_HelmRelease", "v": "v2"}]
+    assert "inventory" not in view(_flux("True"))["status"]
+
+
 def test_invalid_outcome_is_stalled() -> None:
     status = build_status(
         None, outcome=Outcome("invalid", 2, "FluxConfig a/b is invalid"), flux=[], now=NOW

@@ -65,15 +65,23 @@ def install(bundle: Sequence[dict[str, Any]], **spec: Any) -> list[Manifest]:
     return render_extension(parse_extension(spec), mode="install", bundle=bundle)
 
 
-def test_external_mode_installs_only_the_fluxconfig_crd_and_its_admission_policy(
+def test_external_mode_installs_only_the_fluxconfig_crd_and_its_admission_policies(
     bundle: list[dict[str, Any]],
 ) -> None:
-    objects = render_extension(parse_extension({}), mode="external", bundle=bundle)
+    spec = parse_extension({"reconciler": {"deploy": False}})  # runs elsewhere (local process)
+    objects = render_extension(spec, mode="external", bundle=bundle)
     assert [(m.key.kind, m.key.name) for m in objects] == [
         ("CustomResourceDefinition", "fluxconfigs.fluxgitops.io"),
         ("ValidatingAdmissionPolicy", "fluxgitops-fluxconfig-tenancy"),
         ("ValidatingAdmissionPolicyBinding", "fluxgitops-fluxconfig-tenancy"),
+        ("ValidatingAdmissionPolicy", "fluxgitops-reconciler-guard"),
+        ("ValidatingAdmissionPolicyBinding", "fluxgitops-reconciler-guard"),
     ]
+
+
+def test_reconciler_is_deployed_by_default(bundle: list[dict[str, Any]]) -> None:
+    objects = render_extension(parse_extension({}), mode="external", bundle=bundle)
+    assert ("Deployment", "fluxgitops-reconciler") in [(m.key.kind, m.key.name) for m in objects]
 
 
 def test_install_mode_needs_a_bundle() -> None:
