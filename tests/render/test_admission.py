@@ -59,7 +59,7 @@ def test_enforcement_off_keeps_the_scope_guard_but_not_the_enforce_rule() -> Non
 
 
 def test_reconciler_guard_only_with_the_reconciler() -> None:
-    off = render_extension(parse_extension({}), mode="external")
+    off = render_extension(parse_extension({"reconciler": {"enabled": False}}), mode="external")
     assert [m.key.name for m in off if m.key.kind == "ValidatingAdmissionPolicy"] == [
         TENANCY_POLICY
     ]
