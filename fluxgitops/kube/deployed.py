@@ -46,9 +46,10 @@ SOURCE_KINDS = ("GitRepository", "Bucket", "OCIRepository")
 DEFAULT_WAIT = timedelta(minutes=10)
 """``reconciliationWaitDuration`` when ``waitForReconciliation`` is on and no duration is given."""
 POLL_SECONDS = 1.0
-FAILURE_GRACE_SECONDS = 6.0
-"""How long a Non-Compliant verdict must last before a wait fails on it: Flux reports short-lived
-failures while objects come up (a HelmChart not built yet), which it retries by itself."""
+FAILURE_GRACE_SECONDS = 10.0
+"""How long a failure must stand (the object Non-Compliant, or retrying it, with no other object
+pending instead) before a wait fails on it: Flux reports short-lived failures while objects come
+up (a HelmChart not built yet), which it retries by itself."""
 
 
 @dataclass
@@ -132,6 +133,11 @@ def read_configuration(
     )
 
 
+def _same_object(message: str, failure: str) -> bool:
+    """True when two compliance messages (``Kind/name: …``) are about the same object."""
+    return message.split(":", 1)[0] == failure.split(":", 1)[0]
+
+
 def wait_for_compliance(
     read: Callable[[], LiveConfiguration],
     *,
@@ -145,6 +151,7 @@ def wait_for_compliance(
     when ``timeout`` runs out (naming what was still pending)."""
     deadline = time.monotonic() + timeout
     failing_since: float | None = None
+    failure = ""
     last = ""
     while True:
         current = read()
@@ -157,13 +164,19 @@ def wait_for_compliance(
             return current
         if state.state == NON_COMPLIANT:
             failing_since = failing_since or time.monotonic()
-            if time.monotonic() - failing_since >= FAILURE_GRACE_SECONDS:
-                raise ReconciliationError(
-                    f"{subject} is Non-Compliant: {state.message}; fix the repository or the "
-                    "configuration and run `up` again"
-                )
-        else:
-            failing_since = None
+            failure = state.message
+        elif failing_since is not None and not _same_object(state.message, failure):
+            failing_since, failure = None, ""  # another object now: the failure went away
+        # Flux flips a failing object between Ready=False and Progressing on every retry: the
+        # failure stands until the object gets past it, not only while Ready=False is shown
+        if failing_since is not None and (
+            time.monotonic() - failing_since >= FAILURE_GRACE_SECONDS
+            or time.monotonic() >= deadline
+        ):
+            raise ReconciliationError(
+                f"{subject} is Non-Compliant: {failure}; fix the repository or the "
+                "configuration and run `up` again"
+            )
         if progress is not None and line != last:
             progress(line)
             last = line

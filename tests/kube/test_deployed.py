@@ -118,3 +118,11 @@ def test_wait_for_a_commit_ignores_compliance_at_an_older_one() -> None:
         commit="new",
     )
     assert lines[-1] == "c: Compliant at commit new"
+
+
+def test_wait_fails_on_a_failure_flux_keeps_retrying() -> None:
+    failing = state("False", "BuildFailed", "missing.yaml")
+    retrying = state("Unknown", "Progressing", "Reconciliation in progress")
+    with pytest.raises(ReconciliationError) as info:
+        wait_for_compliance(reads(failing, retrying), timeout=30, subject="c")
+    assert str(info.value).startswith("c is Non-Compliant: Kustomization/c-apps: BuildFailed: ")
