@@ -81,7 +81,14 @@ def test_missing_clusters_key() -> None:
 
 def test_azure_cluster_rejects_what_arm_cannot_express() -> None:
     raw = _stack(
-        {"name": "oci", "sourceKind": "OCIRepository", "ociRepository": {"url": "oci://r/x"}},
+        {
+            "name": "oci",
+            "sourceKind": "OCIRepository",
+            "ociRepository": {
+                "url": "oci://r/x",
+                "repositoryRef": {"semver": ">=1.0.0", "semverFilter": ".*"},
+            },
+        },
         backend="azure",
         azure={"resourceGroupName": "rg", "clusterName": "aks"},
         extension={"controllers": {"kustomize": {"tuning": {"concurrent": 5}}}},
@@ -89,7 +96,7 @@ def test_azure_cluster_rejects_what_arm_cannot_express() -> None:
     with pytest.raises(SpecError) as info:
         parse_stack(raw)
     assert info.value.paths == [
-        "clusters[0].configurations[0].sourceKind",
+        "clusters[0].configurations[0].ociRepository.repositoryRef.semverFilter",
         "clusters[0].extension.controllers.kustomize.tuning.concurrent",
     ]
 

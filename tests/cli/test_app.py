@@ -26,7 +26,7 @@ def test_validate_reports_every_error_and_exits_1(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 1
     assert "gitRepository.url: must be an http://" in result.output
-    assert "name: must be a DNS-1123 label" in result.output
+    assert "name: must be at most 63 lower-case letters, digits, '-' or '.'" in result.output
     assert "hunter2-secret" not in result.output
 
 

@@ -113,6 +113,8 @@ def test_extension_external_mode_installs_the_fluxconfig_crd(recorder: Recorder)
             "fluxconfigs.fluxgitops.io",
             "fluxgitops-fluxconfig-tenancy",
             "fluxgitops-fluxconfig-tenancy",
+            "fluxgitops-reconciler-guard",
+            "fluxgitops-reconciler-guard",
         ]
 
     return ext.installed.apply(check)

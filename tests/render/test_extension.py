@@ -234,7 +234,8 @@ def test_pinned_flux_version_of_the_bundle_is_accepted(bundle: list[dict[str, An
 def test_hand_made_bundle_without_flux_labels_is_adapted_by_deployment_name() -> None:
     objects = install(HAND_MADE, namespace="gitops")
     names = {m.key.name for m in objects if m.key.kind == "Deployment"}
-    assert names == set(DEFAULT_CONTROLLERS)  # image-automation-controller is off by default
+    # image-automation-controller is off by default; the reconciler is on by default
+    assert names == {*DEFAULT_CONTROLLERS, "fluxgitops-reconciler"}
     assert "--no-cross-namespace-refs=true" in manager(objects, "kustomize-controller")["args"]
     assert find(objects, "Namespace", "gitops")["metadata"] == {"name": "gitops"}
 
