@@ -42,7 +42,7 @@ from fluxgitops.local.controlplane import (
 )
 from fluxgitops.local.gitserver import local_git_url, stack_placeholders
 from fluxgitops.local.loop import start_loop
-from fluxgitops.local.toolchain import REPO_ROOT, program_dirs
+from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
 from fluxgitops.plan import Plan, build_plan, to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops.render.manifest import Manifest
@@ -470,6 +470,7 @@ def local_env() -> None:
     for problem in missing:
         err.print(f"warning: {problem}", markup=False)
     lines = [f"export KUBECONFIG={shlex.quote(state['kubeconfig'])}"]
+    lines += [f"export {k}={shlex.quote(v)}" for k, v in python_env().items()]
     if dirs:
         path = ":".join(shlex.quote(str(d)) for d in dirs)
         lines.append(f'export PATH={path}:"$PATH"')

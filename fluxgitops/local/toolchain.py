@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,16 @@ def flux_bundle_path() -> Path:
             f"cluster a fluxBundle: file, or use mode: external"
         )
     return path
+
+
+def python_env() -> dict[str, str]:
+    """Which Python the built language host and the dynamic-provider shim run: this one.
+
+    The host is built from ``sdk/v3@v3.79.0``, which predates the CLI passing
+    ``runtime.options.virtualenv`` to it; both honour these variables instead.
+    """
+    venv = Path(sys.prefix)
+    return {"PULUMI_PYTHON_CMD": sys.executable, "PULUMI_RUNTIME_VIRTUALENV": str(venv)}
 
 
 #: Programs whose directory goes on PATH for a user of the local cluster, in PATH order:

@@ -42,7 +42,7 @@ from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import FIELD_MANAGER
 from fluxgitops.spec import parse_extension
 
-PLANE = "control_plane"
+PLANE = "cluster"
 """The control plane fixture the bundle is applied to; ``cluster`` has nodes."""
 
 NAMESPACE = "flux-bundle-test"

@@ -65,7 +65,9 @@ def test_up_by_default_runs_the_whole_cluster_and_down_leaves_no_process(local_d
 
 
 def test_up_without_cluster_and_controllers_runs_only_etcd_and_apiserver(local_dir: Path) -> None:
-    up = runner.invoke(app, ["local", "up", "--no-cluster", "--no-controllers"])
+    up = runner.invoke(
+        app, ["local", "up", "--no-cluster", "--no-controllers", "--no-reconciler", "--no-git"]
+    )
 
     assert up.exit_code == 0, up.output
     assert process_status(local_dir) == {"etcd": True, "kube-apiserver": True}
@@ -84,7 +86,7 @@ def test_second_up_is_refused_while_running(local_dir: Path) -> None:
 
 
 def test_up_serves_the_example_repository_and_runs_the_reconciler(local_dir: Path) -> None:
-    up = runner.invoke(app, ["local", "up"])
+    up = runner.invoke(app, ["local", "up", "--no-cluster", "--no-controllers"])
     assert up.exit_code == 0, up.output
     assert process_status(local_dir) == {
         "etcd": True,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.local.toolchain import REPO_ROOT, program_dirs
+from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
 
 PASSPHRASE = "plain-pulumi-tests"
 
@@ -51,6 +51,7 @@ def pulumi_env(tmp_path: Path, cluster: ControlPlane) -> dict[str, str]:
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
+        **python_env(),
     }
 
 
