@@ -65,6 +65,7 @@ from fluxgitops.render.meta import (
     SOURCE_API_VERSION,
     auth_secret_name,
 )
+from fluxgitops.spec.arm import Imported
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.parse import parse_configuration
 from fluxgitops.spec.sources import GitRepositorySource
@@ -698,3 +699,34 @@ def inventory_keys(status: Mapping[str, Any] | None) -> list[ObjectKey]:
 def with_inventory(status: Mapping[str, Any], keys: Iterable[ObjectKey]) -> dict[str, Any]:
     """``status`` with ``inventory`` listing ``keys`` (what the reconciler applied)."""
     return {**status, "inventory": inventory_status(keys)}
+
+
+# ---------------------------------------------------------------- CR → stack entry
+
+
+def entry_from_fluxconfig(body: Mapping[str, Any], secret_data: Mapping[str, str]) -> Imported:
+    """A stack entry from a live FluxConfig and its decoded protected-settings Secret.
+
+    The inverse of what the provider applies: the CR's spec without the keys
+    only the CR has, named and namespaced as the object; each secret value the
+    Secret holds comes back apart, by the dotted path of its field (for
+    ``pulumi config set --secret``). A generated SSH key is not the user's
+    input and is left out (``generateSshKey``).
+    """
+    meta = body.get("metadata") or {}
+    spec = dict(body.get("spec") or {})
+    entry: dict[str, Any] = {
+        "name": meta.get("name"),
+        "namespace": meta.get("namespace"),
+        **{k: copy.deepcopy(v) for k, v in spec.items() if k not in CR_ONLY_FIELDS},
+    }
+    generated = spec.get("generateSshKey") is True
+    secrets: dict[str, str] = {}
+    for block, fields in PROTECTED_SETTINGS.items():
+        if not isinstance(entry.get(block), Mapping):
+            continue
+        for key, path in fields.items():
+            if key in secret_data and not (generated and key == "identity"):
+                secrets[f"{block}.{path}"] = secret_data[key]
+    dropped = [k for k in CR_ONLY_FIELDS if k in spec]
+    return Imported(entry, secrets, dropped)

@@ -34,6 +34,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -305,8 +306,15 @@ class SourceChecker:
     """One run of source checks; caches per (url, ref) and cleans up on ``close``."""
 
     def __init__(
-        self, *, offline: bool = False, strict: bool = False, timeout: float = DEFAULT_TIMEOUT
+        self,
+        *,
+        offline: bool = False,
+        strict: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+        cluster_scoped: Iterable[tuple[str, str]] = (),
     ) -> None:
+        self.cluster_scoped = frozenset(cluster_scoped)
+        """Cluster-scoped (group, kind) the target cluster serves (its CRDs), for the lint."""
         self.offline = offline
         self.strict = strict
         self.timeout = timeout
@@ -502,6 +510,7 @@ class SourceChecker:
             multi_tenancy=extension.multi_tenancy.enforce,
             scope=spec.scope,
             flux_version=extension.flux_version,
+            cluster_scoped=self.cluster_scoped,
         )
         for finding in sorted(findings):
             if finding.severity == "error":
@@ -548,6 +557,7 @@ def check_source(
     strict: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     checker: SourceChecker | None = None,
+    cluster_scoped: Iterable[tuple[str, str]] = (),
 ) -> SourceReport:
     """Check one configuration's source (a one-off run unless ``checker`` is given).
 
@@ -557,5 +567,7 @@ def check_source(
     """
     if checker is not None:
         return checker.check(spec, extension)
-    with SourceChecker(offline=offline, strict=strict, timeout=timeout) as one_off:
+    with SourceChecker(
+        offline=offline, strict=strict, timeout=timeout, cluster_scoped=cluster_scoped
+    ) as one_off:
         return one_off.check(spec, extension)

@@ -28,6 +28,7 @@ import pulumi
 from lightkube import Client
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, Resource, UpdateResult
 
+from fluxgitops.errors import FluxGitOpsError
 from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.kube.client import resource_for
 from fluxgitops.kube.deployed import (
@@ -36,6 +37,7 @@ from fluxgitops.kube.deployed import (
     read_configuration,
     wait_for_compliance,
 )
+from fluxgitops.kube.discovery import cluster_scoped_kinds
 from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
 from fluxgitops.sourcecheck import SourceCheckError, SourceUnavailableError, check_source
@@ -103,8 +105,12 @@ class FluxConfigurationProvider(ObjectSetProvider):
         extension = FluxExtensionSpec(
             multi_tenancy=MultiTenancy(enforce=bool(news.get("multi_tenancy", True)))
         )
+        try:  # the target cluster's own cluster-scoped CRDs, when it can be reached
+            scoped = cluster_scoped_kinds(client_for(news))
+        except FluxGitOpsError:
+            scoped = frozenset()
         try:
-            report = check_source(spec, extension, strict=mode == "strict")
+            report = check_source(spec, extension, strict=mode == "strict", cluster_scoped=scoped)
         except SourceCheckError as exc:
             failures = [
                 CheckFailure(f"spec.{e.path}" if e.path else "spec", e.message) for e in exc.errors
