@@ -17,6 +17,7 @@ configuration of a stack live (``fluxgitops status``). Called by
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -42,7 +43,7 @@ from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
 from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.local.toolchain import REPO_ROOT, tool_path
 from fluxgitops.spec import FluxConfigurationSpec
-from fluxgitops.stack import Cluster, StackConfig, parse_stack
+from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
 
 Action = Literal["preview", "up", "refresh", "destroy"]
 LOCAL_PASSPHRASE = "fluxgitops-local"  # only for the throwaway 'local' stack
@@ -114,6 +115,18 @@ def stack_config(stack: str, stacks_dir: Path | None = None) -> StackConfig:
     raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     return parse_stack(
         raw, subject=f"stack {stack!r}", placeholders=stack_placeholders(local_dir())
+    )
+
+
+def _program_config(handle: auto.Stack, stack: str) -> StackConfig:
+    """The stack config exactly as the program saw it: secure values and ``--secret`` config
+    of this run decrypted by the workspace (a stack file alone lacks them)."""
+    values = handle.get_all_config()
+    raw = values[CONFIG_KEY].value if CONFIG_KEY in values else None
+    return parse_stack(
+        {CONFIG_KEY: json.loads(raw) if raw else None},
+        subject=f"stack {stack!r}",
+        placeholders=stack_placeholders(local_dir()),
     )
 
 
@@ -210,7 +223,7 @@ def run_stack(
         changes = dict(up.summary.resource_changes or {})
         outputs = {k: v.value for k, v in up.outputs.items()}
         if wait:
-            wait_for_stack(stack_config(stack, stacks_dir), progress=collect)
+            wait_for_stack(_program_config(handle, stack), progress=collect)
     elif action == "refresh":
         refreshed = handle.refresh(on_output=collect)
         changes = dict(refreshed.summary.resource_changes or {})
