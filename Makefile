@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck pytest tools tools-core tools-run image clean
+.PHONY: venv run test lint typecheck pytest tools tools-core image clean
 
 venv: $(STAMP)
 
@@ -42,15 +42,12 @@ pytest: venv tools-core
 test: lint typecheck pytest
 
 # what `make run` needs besides tools-core: the helm- and notification-controller
-tools-run: tools-core
-	$(PYTHON) tools/build.py helm-controller notification-controller
-
 # the whole loop: control plane + Flux controllers + reconciler + Git server serving
 # examples/gitops-repo (`local up`), `pulumi up` of the local stack (waits until Compliant),
 # then every configuration's status and deployed objects
-run: venv tools-run
+run: venv tools-core
 	$(BIN)/fluxgitops validate stacks/Pulumi.local.yaml
-	$(BIN)/fluxgitops local status >/dev/null 2>&1 || $(BIN)/fluxgitops local up --controllers
+	$(BIN)/fluxgitops local status >/dev/null 2>&1 || $(BIN)/fluxgitops local up
 	$(BIN)/fluxgitops up --stack local
 	$(BIN)/fluxgitops status --stack local
 

@@ -50,8 +50,9 @@ RELEASE = ObjectKey("helm.toolkit.fluxcd.io/v2", "HelmRelease", "cluster-config"
 
 @pytest.fixture(scope="module")
 def loop_plane() -> Iterator[ControlPlane]:
-    """A control plane running every Flux controller and the reconciler as local processes."""
-    with ControlPlane(controllers=CONTROLLERS) as plane:
+    """A cluster as `fluxgitops local up` starts it: controller-manager, scheduler, a kwok node,
+    every Flux controller and the reconciler as local processes."""
+    with ControlPlane(controllers=CONTROLLERS, kube_controllers=True, nodes=1) as plane:
         start_reconciler(plane)
         yield plane
 
@@ -221,8 +222,9 @@ def test_the_whole_loop(stacks: Path, git: GitServer, repository: Path, admin: C
     run_stack("destroy", STACK, stacks_dir=stacks)
     for key in (APPS, RELEASE, SETTINGS):
         wait_for(f"{key} deleted", lambda: gone(admin, key), timeout=90)  # noqa: B023
-    namespace = read_object(admin, ObjectKey("v1", "Namespace", "", "podinfo"))
+    podinfo = ObjectKey("v1", "Namespace", "", "podinfo")
     if has_nodes(admin):  # namespaces finish terminating only with kube-controller-manager
-        assert namespace is None
+        wait_for("namespace podinfo gone", lambda: read_object(admin, podinfo) is None, timeout=90)
     else:
+        namespace = read_object(admin, podinfo)
         assert namespace is None or namespace["metadata"].get("deletionTimestamp")
