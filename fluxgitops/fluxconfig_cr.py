@@ -65,8 +65,8 @@ from fluxgitops.render.meta import (
     SOURCE_API_VERSION,
     auth_secret_name,
 )
-from fluxgitops.spec.arm import Imported
 from fluxgitops.spec.configuration import FluxConfigurationSpec
+from fluxgitops.spec.importing import Imported
 from fluxgitops.spec.parse import parse_configuration
 from fluxgitops.spec.sources import GitRepositorySource
 from fluxgitops.sshkeys import SshIdentity, public_key_of

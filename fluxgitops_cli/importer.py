@@ -30,8 +30,7 @@ from fluxgitops.kube.client import connect
 from fluxgitops.render.manifest import ObjectKey
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import parse_configuration
-from fluxgitops.spec.arm import Imported, from_arm
-from fluxgitops.spec.parse import SECRET_FIELDS
+from fluxgitops.spec.importing import Imported, from_arm
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -49,7 +48,7 @@ def _from_file(path: Path) -> Imported:
     if not isinstance(body, dict):
         err.print(f"{path}: expected a JSON/YAML object (an ARM resource)", style="red")
         raise typer.Exit(1)
-    return from_arm(body, SECRET_FIELDS)
+    return from_arm(body)
 
 
 def _from_cluster(live: str, kubeconfig: str | None, context: str | None) -> Imported:

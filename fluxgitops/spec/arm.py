@@ -8,21 +8,16 @@ source block it belongs to, so both forms mean the same thing on both
 backends; a value that is not base64, a key ARM does not define, or a value
 given twice is a ``FieldError`` naming ``configurationProtectedSettings.<key>``.
 
-``from_arm`` turns a whole ARM resource or ``az … show`` output into a
-configuration entry for a stack (``fluxgitops import``): it takes
-``properties`` when present, leaves out the read-only fields ARM reports
-(status, provisioning state, the echoed kustomization names) and returns the
-secret values apart, by dotted path, so they can become
-``pulumi config set --secret`` lines and never be printed.
+``READ_ONLY_FIELDS`` are what ARM reports but never takes as input
+(``fluxgitops.spec.importing`` leaves them out of an imported entry).
 
-Called by ``fluxgitops.spec.parse.parse_configuration`` and the CLI. Pure.
+Called by ``fluxgitops.spec.parse.parse_configuration`` and
+``fluxgitops.spec.importing``. Pure.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from fluxgitops.errors import SECRET_MASK, FieldError
@@ -149,62 +144,3 @@ def fold_protected_settings(raw: Mapping[str, Any]) -> tuple[dict[str, Any], lis
             continue
         out[block_name] = {**block, leaf: decoded}
     return out, errors
-
-
-@dataclass
-class Imported:
-    """A configuration entry for a stack, its secrets apart, and what was left out."""
-
-    entry: dict[str, Any]
-    secrets: dict[str, str] = field(default_factory=dict)
-    dropped: list[str] = field(default_factory=list)
-    errors: list[FieldError] = field(default_factory=list)
-
-
-def _drop_nulls(node: Any) -> Any:
-    if isinstance(node, Mapping):
-        return {k: _drop_nulls(v) for k, v in node.items() if v is not None}
-    if isinstance(node, list):
-        return [_drop_nulls(v) for v in node]
-    return node
-
-
-def from_arm(body: Mapping[str, Any], secret_fields: frozenset[str]) -> Imported:
-    """A stack entry from an ARM resource, ``az … show`` output or a bare ``properties`` map.
-
-    ``secret_fields`` are the field names the spec marks secret; their values
-    (after folding the protected settings) are returned in ``secrets`` by
-    dotted path and removed from the entry.
-    """
-    props: dict[str, Any] = dict(body.get("properties") or body)
-    dropped = sorted(k for k in props if k in READ_ONLY_FIELDS)
-    if "properties" in body:  # the resource envelope: only its name is input
-        dropped += sorted(k for k in body if k not in ("properties", "name"))
-    entry = {k: copy.deepcopy(v) for k, v in props.items() if k not in READ_ONLY_FIELDS}
-    if "name" not in entry and isinstance(body.get("name"), str):
-        entry = {"name": body["name"], **entry}
-    kustomizations = entry.get("kustomizations")
-    if isinstance(kustomizations, Mapping):
-        for name, k in kustomizations.items():
-            if isinstance(k, dict) and k.get("name") == name:
-                del k["name"]
-                dropped.append(f"kustomizations.{name}.name")
-    entry = _drop_nulls(entry)
-    if not entry.get(PROTECTED_SETTINGS_KEY):
-        entry.pop(PROTECTED_SETTINGS_KEY, None)
-    entry, errors = fold_protected_settings(entry)
-    secrets: dict[str, str] = {}
-
-    def pull(node: Any, path: str) -> Any:
-        if isinstance(node, Mapping):
-            kept: dict[str, Any] = {}
-            for key, value in node.items():
-                here = f"{path}.{key}" if path else str(key)
-                if key in secret_fields and isinstance(value, str):
-                    secrets[here] = value
-                else:
-                    kept[key] = pull(value, here)
-            return kept
-        return node
-
-    return Imported(pull(entry, ""), secrets, dropped, errors)

@@ -9,8 +9,7 @@ import pytest
 
 from fluxgitops.errors import SpecError
 from fluxgitops.spec import parse_configuration
-from fluxgitops.spec.arm import from_arm
-from fluxgitops.spec.parse import SECRET_FIELDS
+from fluxgitops.spec.importing import from_arm
 
 
 def b64(text: str) -> str:
@@ -99,7 +98,7 @@ def test_az_show_output_becomes_an_entry_without_read_only_fields_or_secrets() -
             "kustomizations": {"infra": {"name": "infra", "path": "./infra", "dependsOn": []}},
         },
     }
-    imported = from_arm(shown, SECRET_FIELDS)
+    imported = from_arm(shown)
     assert imported.secrets == {"gitRepository.httpsKey": "tok-9f3e"}
     assert "tok-9f3e" not in repr(imported.entry)
     assert imported.entry["kustomizations"] == {"infra": {"path": "./infra", "dependsOn": []}}
