@@ -140,7 +140,7 @@ def ssh_private_key_problem(text: str) -> str | None:
         )
     return (
         "is not a readable SSH private key: give the whole OpenSSH or PEM key "
-        "('-----BEGIN OPENSSH PRIVATE KEY-----' …), plain or base64 as ARM sends it "
+        "(from its BEGIN line to its END line), plain or base64 as ARM sends it "
         "(ed25519, ECDSA and RSA keys are accepted)"
     )
 
