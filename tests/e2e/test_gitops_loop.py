@@ -155,9 +155,14 @@ def test_the_whole_loop(stacks: Path, git: GitServer, repository: Path, admin: C
     assert up.outputs["local-cluster-config-cluster-config:complianceState"] == "Compliant"
     assert up.outputs["local-team-a-team-a:complianceState"] == "Compliant"
     assert any("cluster-config: Compliant at commit" in line for line in lines)
-    live = cluster_config(stacks)
-    doc = status_document("local", live, "2026-01-01T00:00:00Z")
-    assert doc["complianceState"] == "Compliant"
+
+    # Flux re-reconciles on its short intervals (Ready=Unknown, Progressing, for a moment):
+    # read the status again until it shows the steady state
+    def compliant_document() -> dict[str, Any] | None:
+        doc = status_document("local", cluster_config(stacks), "2026-01-01T00:00:00Z")
+        return doc if doc["complianceState"] == "Compliant" else None
+
+    doc = wait_for("the status document to read Compliant", compliant_document, timeout=60)
     release = next(s for s in doc["statuses"] if s["kind"] == "HelmRelease")
     assert release["appliedBy"] == {"namespace": "cluster-config", "name": "cluster-config-infra"}
     assert release["helmReleaseProperties"]["lastRevisionApplied"] == 1
