@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,20 +24,14 @@ from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.kubesystem import KWOK_ANNOTATION
 from fluxgitops.local.toolchain import program_dirs
 from fluxgitops_cli.app import app
+from tests.reconciler.support import wait_for
 
 DEADLINE = 90.0
 
 
 def eventually(what: str, check: Callable[[], Any]) -> Any:
     """Poll ``check`` until it returns something truthy; fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not reached within {DEADLINE:.0f}s (last: {result!r})")
-        time.sleep(0.2)
+    return wait_for(what, check, timeout=DEADLINE)
 
 
 def gone(client: Client, kind: Any, name: str, namespace: str | None = None) -> bool:
