@@ -15,11 +15,11 @@ from lightkube import Client, KubeConfig
 from benchmarks.stack import configuration
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace
 from fluxgitops.kube.client import register_kinds
+from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.render import render_configuration
 from fluxgitops.spec import parse_configuration
 from fluxgitops.stack import parse_stack
-from fluxgitops_cli.app import live_plan
 
 
 def main(sizes: list[int]) -> None:

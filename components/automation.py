@@ -17,6 +17,7 @@ configuration of a stack live (``fluxgitops status``). Called by
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -128,6 +129,38 @@ def _program_config(handle: auto.Stack, stack: str) -> StackConfig:
         subject=f"stack {stack!r}",
         placeholders=stack_placeholders(local_dir()),
     )
+
+
+DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+
+
+def recorded_configurations(
+    stack: str, project: str = "fluxgitops"
+) -> dict[str, set[tuple[str, str]]] | None:
+    """The configurations Pulumi's state for ``stack`` holds, per cluster name (None: the
+    stack has no state yet). Read from the file backend's checkpoint (plain JSON; only
+    ``spec`` names are read, never secrets): each configuration's dynamic resource is named
+    ``<cluster>-<namespace>-<name>-objects`` (``components.program``)."""
+    base = state_dir() / ".pulumi" / "stacks" / project
+    path = next(
+        (p for p in (base / f"{stack}.json", base / f"{stack}.json.gz") if p.is_file()), None
+    )
+    if path is None:
+        return None
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    resources = (json.loads(raw).get("checkpoint", {}).get("latest") or {}).get("resources") or []
+    found: dict[str, set[tuple[str, str]]] = {}
+    for resource in resources:
+        spec = (resource.get("inputs") or {}).get("spec")
+        urn = str(resource.get("urn", ""))
+        if resource.get("type") != DYNAMIC_TYPE or not isinstance(spec, dict):
+            continue
+        namespace, name = spec.get("namespace", "default"), spec.get("name")
+        suffix = f"-{namespace}-{name}-objects"
+        label = urn.rsplit("::", 1)[-1]
+        if isinstance(name, str) and label.endswith(suffix):
+            found.setdefault(label.removesuffix(suffix), set()).add((namespace, name))
+    return found
 
 
 Reader = tuple[Cluster, FluxConfigurationSpec, Callable[[], LiveConfiguration]]

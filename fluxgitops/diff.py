@@ -58,11 +58,13 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class ObjectChange:
-    """What happens to one object; ``fields`` lists field changes of an update."""
+    """What happens to one object; ``fields`` lists field changes of an update; ``body`` is the
+    object created or deleted (server fields dropped, Secret values masked), for showing."""
 
     key: ObjectKey
     action: Action
     fields: tuple[FieldChange, ...] = ()
+    body: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         sign = {"create": "+", "delete": "-", "update": "~"}[self.action]
@@ -206,6 +208,11 @@ def diff_objects(
     return sorted(found, key=lambda c: c.path)
 
 
+def shown(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """``obj`` as a plan shows it: no server-managed fields, Secret values masked."""
+    return Manifest(normalize(obj)).masked()
+
+
 def _as_map(objects: Iterable[Manifest | Mapping[str, Any]]) -> dict[ObjectKey, Mapping[str, Any]]:
     out: dict[ObjectKey, Mapping[str, Any]] = {}
     for obj in objects:
@@ -224,11 +231,11 @@ def diff_manifests(
     before, after = _as_map(old), _as_map(new)
     changes: list[ObjectChange] = []
     for key in sorted(after.keys() - before.keys()):
-        changes.append(ObjectChange(key, "create"))
+        changes.append(ObjectChange(key, "create", body=shown(after[key])))
     for key in sorted(after.keys() & before.keys()):
         fields = diff_objects(before[key], after[key], live=live)
         if fields:
             changes.append(ObjectChange(key, "update", tuple(fields)))
     for key in sorted(before.keys() - after.keys()):
-        changes.append(ObjectChange(key, "delete"))
+        changes.append(ObjectChange(key, "delete", body=shown(before[key])))
     return ManifestDiff(tuple(changes))

@@ -16,6 +16,8 @@ pydantic error it replaces can quote secret input.
     │   │   └── BackendUnsupportedError valid spec the chosen backend cannot express
     │   ├── RenderError                 renderer cannot build an object (a bug or missing input)
     │   ├── ToolchainError              a third-party program is missing or failed to build
+    │   ├── StackNotFoundError          a stack name or path leads to no stack file
+    │   ├── PulumiRunError              a Pulumi operation failed; .cause is its one-line reason
     │   ├── YamlError                   a YAML file is invalid or repeats a key (file:line)
     │   ├── ApplyConflictError          another field manager owns fields we set (force takes)
     │   ├── OwnershipConflictError      an object we would write belongs to someone else
@@ -111,6 +113,15 @@ class YamlError(PermanentError):
 
 class ToolchainError(PermanentError):
     """A third-party program (kube-apiserver, etcd, pulumi, a controller) is missing or broken."""
+
+
+class StackNotFoundError(PermanentError):
+    """A ``--stack`` name or path does not lead to a stack file (checked before anything runs)."""
+
+
+class PulumiRunError(PermanentError):
+    """A Pulumi operation (preview, up, refresh, destroy) failed; the message is the cause
+    found in Pulumi's output (incorrect passphrase, unreachable cluster, check failures)."""
 
 
 class ApplyConflictError(PermanentError):

@@ -24,28 +24,30 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from components.automation import Action, StackRun, run_stack, stack_readers
+from components.automation import (
+    Action,
+    StackRun,
+    recorded_configurations,
+    run_stack,
+    stack_readers,
+)
 from fluxgitops import yamltext
-from fluxgitops.diff import diff_manifests
 from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
-from fluxgitops.kube.apply import list_owned, read_objects
-from fluxgitops.kube.client import connect
 from fluxgitops.kube.deployed import LiveConfiguration
+from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import (
     FLUX_CONTROLLERS,
     ControlPlane,
     local_dir,
     process_status,
     read_state,
-    resolve_kubeconfig,
     stop_detached,
 )
 from fluxgitops.local.gitserver import local_git_url, stack_placeholders
 from fluxgitops.local.loop import start_loop
 from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
-from fluxgitops.plan import Plan, build_plan, to_json, to_markdown, to_text
+from fluxgitops.plan import to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
-from fluxgitops.render.manifest import Manifest
 from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
@@ -230,32 +232,6 @@ class PlanFormat(StrEnum):
     json = "json"
 
 
-def live_plan(config: StackConfig) -> Plan:
-    """Desired (rendered) vs live objects for every kubernetes-backend configuration."""
-    items = []
-    for cluster in config.clusters:
-        if cluster.backend != "kubernetes":
-            err.print(
-                f"cluster {cluster.name!r}: azure backend — use `fluxgitops preview` (ARM diff)"
-            )
-            continue
-        client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context)
-        options = RenderOptions(multi_tenancy=cluster.extension.multi_tenancy.enforce)
-        for spec in cluster.configurations:
-            desired = render_configuration(spec, options)
-            live = {k: v for k, v in read_objects(client, [m.key for m in desired]).items() if v}
-            owned = list_owned(client, spec.namespace, spec.name)
-            bodies = list(live.values()) + [o for o in owned if Manifest(o).key not in live]
-            items.append(
-                (
-                    cluster.name,
-                    f"{spec.namespace}/{spec.name}",
-                    diff_manifests(bodies, desired, live=True),
-                )
-            )
-    return build_plan(items)
-
-
 @app.command()
 def plan(
     stack: Annotated[Path, typer.Argument(help="A stack file, e.g. stacks/Pulumi.local.yaml")],
@@ -265,8 +241,9 @@ def plan(
 ) -> None:
     """Compare every configuration with the live clusters: exit 0 no change, 2 changes, 1 error."""
     config = _stack(stack)
+    name = stack.name.removeprefix("Pulumi.").removesuffix(".yaml")
     try:
-        result = live_plan(config)
+        result = live_plan(config, name, recorded_configurations(name))
     except FluxGitOpsError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
@@ -276,7 +253,7 @@ def plan(
         out.print(to_markdown(result), markup=False, highlight=False, end="")
     else:
         styles = {"+": "green", "-": "red", "~": "yellow"}
-        for line in to_text(result).splitlines():
+        for line in to_text(result, width=out.width).splitlines():
             style = styles.get(line.strip()[:1], "bold" if line.startswith("cluster") else "")
             out.print(Text(line, style=style))
     raise typer.Exit(result.exit_code)

@@ -70,3 +70,24 @@ def test_plan_unreachable_cluster_exits_1(tmp_path: Path) -> None:
     result = runner.invoke(app, ["plan", str(stack)])
     assert result.exit_code == 1
     assert "cannot load" in result.output
+
+
+def test_plan_shows_a_configuration_removed_from_the_stack(
+    tmp_path: Path, control_plane: ControlPlane, admin: Client
+) -> None:
+    kept = {**CONFIG, "name": "kept", "namespace": "plan-removed"}
+    gone = {**CONFIG, "name": "gone", "namespace": "plan-removed"}
+    for raw in (kept, gone):
+        spec = parse_configuration(raw)
+        ensure_namespace(admin, spec.namespace)
+        apply_manifests(admin, render_configuration(spec))
+    stack = write_stack(tmp_path / "Pulumi.t.yaml", str(control_plane.kubeconfig), kept)
+
+    result = runner.invoke(app, ["plan", str(stack), "--format", "json"])
+
+    assert result.exit_code == 2, result.output
+    plan = json.loads(result.output)
+    removed = [c for c in plan["configurations"] if c["removed"]]
+    assert [c["configuration"] for c in removed] == ["plan-removed/gone"]
+    deleted = {c["object"]["kind"] for c in removed[0]["changes"] if c["action"] == "delete"}
+    assert {"GitRepository", "Kustomization"} <= deleted  # the FluxConfig mirrors them
