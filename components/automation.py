@@ -20,19 +20,29 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import takewhile
 from pathlib import Path
 from typing import Literal
 
+import httpx2
 import yaml
-from lightkube import Client
+from lightkube import ApiError, Client
+from lightkube.resources.core_v1 import Namespace
 from pulumi import automation as auto
+from pulumi.automation.errors import CommandError
 
 from components.program import main
-from fluxgitops.errors import ToolchainError
+from fluxgitops.errors import (
+    ClusterUnavailableError,
+    PulumiRunError,
+    StackNotFoundError,
+    ToolchainError,
+)
 from fluxgitops.kube.client import connect
 from fluxgitops.kube.deployed import (
     DEFAULT_WAIT,
@@ -66,7 +76,10 @@ def state_dir() -> Path:
     return Path(os.environ.get("FLUXGITOPS_STATE_DIR", default))
 
 
-def _environment(stack: str) -> dict[str, str]:
+def pulumi_environment(stack: str) -> dict[str, str]:
+    """What the built ``pulumi`` needs for ``stack``: PATH (the CLI, this Python), the file
+    backend, PULUMI_HOME, no update checks or plugin downloads, and the passphrase (the
+    ``local`` stack's default when none is exported). Also used by ``fluxgitops pulumi``."""
     pulumi_dir = tool_path("pulumi").parent
     path = os.pathsep.join(
         [str(Path(sys.executable).parent), str(pulumi_dir), os.environ.get("PATH", "")]
@@ -77,6 +90,7 @@ def _environment(stack: str) -> dict[str, str]:
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_RUNTIME_VIRTUALENV": str(Path(sys.executable).parent.parent),
         "PULUMI_HOME": str(state_dir().parent / "pulumi-home"),
+        "PULUMI_BACKEND_URL": state_dir().as_uri(),
     }
     passphrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE")
     if passphrase is None and stack != "local":
@@ -88,31 +102,64 @@ def _environment(stack: str) -> dict[str, str]:
     return env
 
 
-def _workspace(stack: str, stacks_dir: Path) -> Path:
-    source = stacks_dir / f"Pulumi.{stack}.yaml"
-    if not source.is_file():
-        raise ToolchainError(f"no stack file {str(source)!r}; stacks are stacks/Pulumi.<name>.yaml")
+DEFAULT_PROJECT = {"name": "fluxgitops", "runtime": "python"}
+
+
+def project_settings(project_file: Path | None) -> dict[str, object]:
+    """The project's ``Pulumi.yaml`` (the packaged defaults outside a project)."""
+    if project_file is None or not project_file.is_file():
+        return dict(DEFAULT_PROJECT)
+    loaded = yaml.safe_load(project_file.read_text()) or {}
+    return dict(loaded) if isinstance(loaded, dict) else dict(DEFAULT_PROJECT)
+
+
+SALT_KEY = "encryptionsalt"
+
+
+def _salt(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    loaded = yaml.safe_load(path.read_text()) or {}
+    value = loaded.get(SALT_KEY) if isinstance(loaded, dict) else None
+    return str(value) if value else None
+
+
+def _workspace(stack: str, source: Path, project_file: Path | None) -> Path:
+    """A private work directory: the project settings (without ``stackConfigDir``) and a copy
+    of the stack file carrying the stack's ``encryptionsalt`` — the stack file's own (written
+    by a plain ``pulumi stack init``) or the one Pulumi generated here before."""
     work = state_dir().parent / "work" / stack
     work.mkdir(parents=True, exist_ok=True)
-    project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
+    project = project_settings(project_file)
     project.pop("stackConfigDir", None)
+    project.pop("backend", None)
     (work / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     target = work / f"Pulumi.{stack}.yaml"
-    salt = (
-        (yaml.safe_load(target.read_text()) or {}).get("encryptionsalt")
-        if target.exists()
-        else None
-    )
+    salt = _salt(source) or _salt(target)
     config = yaml.safe_load(source.read_text()) or {}
-    if salt and "encryptionsalt" not in config:
-        config["encryptionsalt"] = salt  # keep the salt pulumi generated for this stack
+    if salt:
+        config[SALT_KEY] = salt
     target.write_text(yaml.safe_dump(config))
     return work
 
 
+def share_salt(source: Path, work: Path, stack: str) -> None:
+    """Write the salt Pulumi generated for ``stack`` into its stack file when the file has
+    none — what a plain ``pulumi stack init`` does — so the plain CLI reads the same secrets.
+    One line is added at the top; the rest of the file (comments included) is unchanged."""
+    salt = _salt(work / f"Pulumi.{stack}.yaml")
+    if salt is None or _salt(source) is not None:
+        return
+    source.write_text(f"{SALT_KEY}: {salt}\n" + source.read_text())
+
+
 def stack_config(stack: str, stacks_dir: Path | None = None) -> StackConfig:
     """The parsed ``Pulumi.<stack>.yaml`` (placeholders resolved) as the program sees it."""
-    path = (stacks_dir or REPO_ROOT / "stacks") / f"Pulumi.{stack}.yaml"
+    return read_stack_file((stacks_dir or REPO_ROOT / "stacks") / f"Pulumi.{stack}.yaml", stack)
+
+
+def read_stack_file(path: Path, stack: str) -> StackConfig:
+    """A stack file parsed as the program sees it (placeholders resolved)."""
     raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     return parse_stack(
         raw, subject=f"stack {stack!r}", placeholders=stack_placeholders(local_dir())
@@ -204,32 +251,124 @@ def wait_for_stack(config: StackConfig, progress: Callable[[str], None] | None =
             )
 
 
+def probe_clusters(stack_file: Path, stack: str) -> None:
+    """Fail in one line, before Pulumi runs, when a kubernetes cluster of the stack cannot be
+    reached: nothing is started, so nothing is left pending in the state. Reads only each
+    cluster's name, backend, kubeconfig and context (validation is the program's job)."""
+    raw = yaml.safe_load(stack_file.read_text()) or {}
+    clusters = ((raw.get("config") or {}) if isinstance(raw, dict) else {}).get(CONFIG_KEY)
+    for cluster in clusters if isinstance(clusters, list) else []:
+        if not isinstance(cluster, dict) or cluster.get("backend", "kubernetes") != "kubernetes":
+            continue
+        name, context = cluster.get("name"), cluster.get("context")
+        kubeconfig = resolve_kubeconfig(cluster.get("kubeconfig"))
+        hint = (
+            "start it with `fluxgitops local up`"
+            if cluster.get("kubeconfig") == "local"
+            else "check the cluster and its kubeconfig/context"
+        )
+        try:
+            client = connect(kubeconfig, context, timeout=10.0)
+            client.get(Namespace, "default")
+        except ApiError:
+            continue  # it answered (a refusal is for the run to report)
+        except (ClusterUnavailableError, httpx2.HTTPError, OSError) as exc:
+            where = f" ({kubeconfig})" if kubeconfig else ""
+            raise ClusterUnavailableError(
+                f"stack {stack!r}: cluster {name!r}{where} is not reachable "
+                f"({type(exc).__name__}); {hint}, then retry — nothing was run"
+            ) from exc
+
+
+GENERIC_ERRORS = ("update failed", "preview failed", "refresh failed", "destroy failed")
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?(\w*(?:Error|Exception)): (.+)$")
+
+
+def failure_cause(text: str, stack: str, stack_file: Path) -> str:
+    """The one-line reason of a failed Pulumi run, found in its output (no traceback)."""
+    if "incorrect passphrase" in text:
+        return (
+            f"stack {stack!r}: incorrect passphrase — PULUMI_CONFIG_PASSPHRASE is not the one "
+            f"the stack's secrets were encrypted with (the encryptionsalt in {str(stack_file)!r} "
+            "comes from the `pulumi stack init` that created it); export that passphrase and "
+            "retry, or for a throwaway stack remove the encryptionsalt line and run "
+            f"`fluxgitops pulumi -s {stack} -- stack rm --force --yes {stack}`"
+        )
+    causes: list[str] = []
+    lines = [raw.strip() for raw in text.splitlines()]
+    for i, line in enumerate(lines):
+        match = _EXCEPTION_LINE.match(line)
+        if match and match.group(1) not in ("CommandError",):
+            cause = match.group(2)
+        elif line.startswith("error:"):
+            cause = line.removeprefix("error:").strip()
+        else:
+            continue
+        if cause.endswith(":"):  # a SpecError: its field errors follow, one per line
+            listed = list(takewhile(lambda item: item.startswith("- "), lines[i + 1 :]))
+            cause += " " + "; ".join(item.removeprefix("- ") for item in listed[:10])
+        if cause and cause not in GENERIC_ERRORS and cause not in causes:
+            causes.append(cause)
+    if not causes:
+        return f"stack {stack!r}: pulumi failed without an error line; run with --verbose"
+    return f"stack {stack!r}: " + "; ".join(causes[-3:])
+
+
+def clear_pending(handle: auto.Stack) -> int:
+    """Drop the pending operations a failed run left in the state (operations that never
+    completed); returns how many. Pulumi would otherwise refuse or warn on every later run."""
+    try:
+        exported = handle.export_stack()
+    except CommandError:
+        return 0
+    deployment = dict(exported.deployment or {})
+    pending = deployment.get("pending_operations") or []
+    if not pending:
+        return 0
+    deployment["pending_operations"] = []
+    handle.import_stack(auto.Deployment(version=exported.version, deployment=deployment))
+    return len(pending)
+
+
 def run_stack(
     action: Action,
     stack: str = "local",
     *,
     stacks_dir: Path | None = None,
+    stack_file: Path | None = None,
+    project_file: Path | None = None,
     secret_config: Mapping[str, str] | None = None,
     on_output: Callable[[str], None] | None = None,
     wait: bool = True,
+    color: Literal["always", "never"] = "never",
 ) -> StackRun:
     """Run ``action`` on ``stack`` with the built ``pulumi`` CLI and a file backend.
 
+    The stack file is ``stack_file``, or ``Pulumi.<stack>.yaml`` in ``stacks_dir``
+    (default: the checkout's ``stacks/``); ``project_file`` is the project's
+    ``Pulumi.yaml`` (its name and runtime; defaults outside a project).
     ``secret_config`` sets config paths as Pulumi secrets for this run (for
     example ``fluxgitops:clusters[0].configurations[0].gitRepository.httpsKey``
     from a CI secret); secure values already in the stack file work as usual.
-    With ``wait`` an ``up`` ends only when every configuration with
-    ``waitForReconciliation`` is Compliant; ``ReconciliationError`` (Non-Compliant,
-    with the Flux object's message) or ``ReconciliationTimeoutError`` otherwise.
+    Unreachable clusters fail first (``ClusterUnavailableError``, one line); a failed
+    run raises ``PulumiRunError`` with the cause from Pulumi's output, after clearing
+    the pending operations it left. With ``wait`` an ``up`` ends only when every
+    configuration with ``waitForReconciliation`` is Compliant; ``ReconciliationError``
+    (Non-Compliant, with the Flux object's message) or ``ReconciliationTimeoutError``
+    otherwise.
     """
     if shutil.which("pulumi", path=str(tool_path("pulumi").parent)) is None:
         raise ToolchainError("the pulumi CLI is not built; run `python3 tools/build.py pulumi`")
+    source = stack_file or (stacks_dir or REPO_ROOT / "stacks") / f"Pulumi.{stack}.yaml"
+    if not source.is_file():
+        raise StackNotFoundError(f"stack {stack!r}: no stack file {str(source)!r}; nothing was run")
+    environment = pulumi_environment(stack)
+    probe_clusters(source, stack)
     state_dir().mkdir(parents=True, exist_ok=True)
-    environment = _environment(stack)
     # the Automation API starts `pulumi` from this process's PATH
     os.environ["PATH"] = environment["PATH"]
-    work = _workspace(stack, stacks_dir or REPO_ROOT / "stacks")
-    project = yaml.safe_load((work / "Pulumi.yaml").read_text())["name"]
+    work = _workspace(stack, source, project_file)
+    project = str(yaml.safe_load((work / "Pulumi.yaml").read_text())["name"])
     options = auto.LocalWorkspaceOptions(
         work_dir=str(work),
         env_vars=environment,
@@ -237,9 +376,6 @@ def run_stack(
             name=project, runtime="python", backend=auto.ProjectBackend(url=state_dir().as_uri())
         ),
     )
-    handle = auto.create_or_select_stack(stack, project_name=project, program=main, opts=options)
-    for key, value in (secret_config or {}).items():
-        handle.set_config(key, auto.ConfigValue(value=value, secret=True), path=True)
     lines: list[str] = []
 
     def collect(line: str) -> None:
@@ -247,20 +383,46 @@ def run_stack(
         if on_output is not None:
             on_output(line)
 
+    handle: auto.Stack | None = None
+    try:
+        handle = auto.create_or_select_stack(
+            stack, project_name=project, program=main, opts=options
+        )
+        for key, value in (secret_config or {}).items():
+            handle.set_config(key, auto.ConfigValue(value=value, secret=True), path=True)
+        run = _act(handle, action, stack, collect, wait=wait, color=color)
+        return replace(run, stdout="\n".join(lines))
+    except CommandError as exc:
+        cleared = clear_pending(handle) if handle is not None else 0
+        cause = failure_cause("\n".join([*lines, str(exc)]), stack, source)
+        if cleared:
+            cause += f" ({cleared} pending operation(s) it left in the state were cleared)"
+        raise PulumiRunError(cause) from None
+
+
+def _act(
+    handle: auto.Stack,
+    action: Action,
+    stack: str,
+    collect: Callable[[str], None],
+    *,
+    wait: bool,
+    color: Literal["always", "never"],
+) -> StackRun:
     outputs: dict[str, object] = {}
     if action == "preview":
-        result = handle.preview(on_output=collect, diff=True)
+        result = handle.preview(on_output=collect, diff=True, color=color)
         changes = dict(result.change_summary)
     elif action == "up":
-        up = handle.up(on_output=collect)
+        up = handle.up(on_output=collect, color=color)
         changes = dict(up.summary.resource_changes or {})
         outputs = {k: v.value for k, v in up.outputs.items()}
         if wait:
             wait_for_stack(_program_config(handle, stack), progress=collect)
     elif action == "refresh":
-        refreshed = handle.refresh(on_output=collect)
+        refreshed = handle.refresh(on_output=collect, color=color)
         changes = dict(refreshed.summary.resource_changes or {})
     else:
-        destroyed = handle.destroy(on_output=collect)
+        destroyed = handle.destroy(on_output=collect, color=color)
         changes = dict(destroyed.summary.resource_changes or {})
-    return StackRun(action, {str(k): int(v) for k, v in changes.items()}, outputs, "\n".join(lines))
+    return StackRun(action, {str(k): int(v) for k, v in changes.items()}, outputs, "")

@@ -35,6 +35,9 @@ SERVER_METADATA = (
 )
 SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
+EMPTY: tuple[Any, ...] = ({}, [])
+"""Values the API server does not store (``properties: {}`` in a CRD schema)."""
+
 Action = Literal["create", "delete", "update"]
 FieldAction = Literal["add", "remove", "change"]
 
@@ -123,7 +126,9 @@ def project(live: Any, desired: Any, owned: Mapping[str, Any] | None = None) -> 
 
     Maps recurse; lists of the same length recurse element by element (the API
     server defaults fields inside list items, e.g. ``substituteFrom[].optional``);
-    lists of another length are compared whole.
+    lists of another length are compared whole. An empty map or list ``desired`` sets and
+    ``live`` lacks counts as present (the API server drops them, so a refresh that reads the
+    object back compares equal to the inputs — no perpetual diff).
     """
     if isinstance(live, Mapping) and isinstance(desired, Mapping):
         out: dict[str, Any] = {}
@@ -133,6 +138,9 @@ def project(live: Any, desired: Any, owned: Mapping[str, Any] | None = None) -> 
                 out[key] = project(value, desired[key], sub)
             elif sub is not None:
                 out[key] = value
+        for key, value in desired.items():
+            if key not in live and value in EMPTY:
+                out[key] = value  # the API server drops empty maps and lists: same as absent
         return out
     if isinstance(live, list) and isinstance(desired, list) and len(live) == len(desired):
         return [project(item, want) for item, want in zip(live, desired, strict=True)]

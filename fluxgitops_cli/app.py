@@ -12,28 +12,18 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
-from datetime import UTC, datetime
 from enum import StrEnum
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pulumi.automation.errors import CommandError
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from components.automation import (
-    Action,
-    StackRun,
-    recorded_configurations,
-    run_stack,
-    stack_readers,
-)
+from components.automation import recorded_configurations
 from fluxgitops import yamltext
 from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
-from fluxgitops.kube.deployed import LiveConfiguration
 from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import (
     FLUX_CONTROLLERS,
@@ -45,19 +35,66 @@ from fluxgitops.local.controlplane import (
 )
 from fluxgitops.local.gitserver import local_git_url, stack_placeholders
 from fluxgitops.local.loop import start_loop
-from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
+from fluxgitops.local.toolchain import program_dirs, python_env
 from fluxgitops.plan import to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
-from fluxgitops.status import COMPLIANT, condition
+from fluxgitops_cli import runs, statuscmd
+from fluxgitops_cli.console import err, fail, out, stack_ref
 from fluxgitops_cli.importer import import_command
+from fluxgitops_cli.stackref import StackRef
 from reconciler.cli import app as reconciler_app
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
-out = Console(soft_wrap=True, width=shutil.get_terminal_size((160, 40)).columns)
-err = Console(stderr=True, soft_wrap=True)
+app = typer.Typer(
+    no_args_is_help=True,
+    help=__doc__.splitlines()[0],
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+app.command()(runs.preview)
+app.command()(runs.up)
+app.command()(runs.refresh)
+app.command()(runs.destroy)
+app.command("pulumi", context_settings=PASSTHROUGH)(runs.pulumi)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"fluxgitops {package_version('fluxgitops')}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version"),
+    ] = False,
+) -> None:
+    """Terraform-style plan/apply for GitOps with Flux v2 (Pulumi components and a CLI)."""
+
+
+OptionalStack = Annotated[
+    str | None,
+    typer.Option(
+        "--stack",
+        "-s",
+        help="A stack NAME (Pulumi.yaml's stackConfigDir/Pulumi.<NAME>.yaml) or a PATH",
+    ),
+]
+FileArgument = Annotated[
+    str | None,
+    typer.Argument(help="The same as --stack (a stack file or name)", show_default=False),
+]
+
+
+def _ref(file: str | None, stack: str | None) -> StackRef:
+    """``-s`` or the positional file (an alias), default ``local``."""
+    if file is not None and stack is not None and file != stack:
+        fail(f"two stacks given: {file!r} and --stack {stack!r}; give one")
+    return stack_ref(file or stack or "local")
 
 
 def _load(path: Path) -> Any:
@@ -87,13 +124,15 @@ def _stack(path: Path) -> StackConfig:
 
 @app.command()
 def render(
-    stack: Annotated[Path, typer.Argument(help="A stack file, e.g. stacks/Pulumi.local.yaml")],
+    file: FileArgument = None,
+    stack: OptionalStack = None,
     cluster: Annotated[str | None, typer.Option(help="Only this cluster")] = None,
     summary: Annotated[bool, typer.Option(help="Print a table instead of YAML")] = False,
 ) -> None:
     """Render every configuration of a stack to Kubernetes YAML (Secret values masked)."""
-    config = _stack(stack)
-    table = Table("cluster", "configuration", "objects", "kinds", title=f"{stack}")
+    ref = _ref(file, stack)
+    config = _stack(ref.file)
+    table = Table("cluster", "configuration", "objects", "kinds", title=f"stack {ref.name}")
     docs = []
     for entry in config.clusters:
         if cluster is not None and entry.name != cluster:
@@ -115,7 +154,13 @@ def render(
 
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help=f"A stack file ({CONFIG_KEY}) or one configuration")],
+    file: Annotated[
+        str | None,
+        typer.Argument(
+            help=f"A stack file ({CONFIG_KEY}) or one configuration", show_default=False
+        ),
+    ] = None,
+    stack: OptionalStack = None,
     sources: Annotated[
         bool, typer.Option(help="Also check each Git source: ref, paths, multi-tenancy rules")
     ] = False,
@@ -123,6 +168,7 @@ def validate(
     strict: Annotated[bool, typer.Option(help="An unreachable source is an error")] = False,
 ) -> None:
     """Validate a stack file or a single FluxConfiguration file; print every error."""
+    path = _ref(file, stack).file
     data = _load(path)
     if isinstance(data, dict) and ("config" in data or CONFIG_KEY in data):
         config = _stack(path)
@@ -176,54 +222,6 @@ def crd() -> None:
     out.print(to_yaml([render_fluxconfig_crd()]), markup=False, highlight=False, end="")
 
 
-def _run(action: Action, stack: str) -> StackRun:
-    try:
-        return run_stack(
-            action,
-            stack,
-            on_output=lambda line: out.print(line.rstrip("\n"), markup=False, highlight=False),
-        )
-    except FluxGitOpsError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(1) from None
-    except CommandError as exc:
-        err.print(f"pulumi {action} failed on stack {stack!r}: see the output above")
-        raise typer.Exit(1) from exc
-
-
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="stacks/Pulumi.<stack>.yaml")]
-
-
-@app.command()
-def preview(stack: StackOption = "local") -> None:
-    """``pulumi preview --diff`` of a stack (local file backend, built CLI)."""
-    run = _run("preview", stack)
-    out.print(f"[bold]changes[/bold]: {run.changes}")
-
-
-@app.command()
-def up(stack: StackOption = "local") -> None:
-    """``pulumi up`` of a stack; waits until every configuration with ``waitForReconciliation``
-    is Compliant (Non-Compliant or a timeout fails with the Flux object's own message)."""
-    run = _run("up", stack)
-    table = Table("output", "value", title=f"stack {stack}")
-    for name, value in sorted(run.outputs.items()):
-        table.add_row(name, "\n".join(value) if isinstance(value, list) else str(value))
-    out.print(table)
-
-
-@app.command()
-def refresh(stack: StackOption = "local") -> None:
-    """``pulumi refresh``: read the live objects back (drift shows in the next preview)."""
-    out.print(f"[bold]changes[/bold]: {_run('refresh', stack).changes}")
-
-
-@app.command()
-def destroy(stack: StackOption = "local") -> None:
-    """``pulumi destroy``: remove every object the stack created."""
-    out.print(f"[bold]changes[/bold]: {_run('destroy', stack).changes}")
-
-
 class PlanFormat(StrEnum):
     """Output formats of ``plan``."""
 
@@ -234,16 +232,17 @@ class PlanFormat(StrEnum):
 
 @app.command()
 def plan(
-    stack: Annotated[Path, typer.Argument(help="A stack file, e.g. stacks/Pulumi.local.yaml")],
+    file: FileArgument = None,
+    stack: OptionalStack = None,
     output: Annotated[PlanFormat, typer.Option("--format", help="text, markdown or json")] = (
         PlanFormat.text
     ),
 ) -> None:
     """Compare every configuration with the live clusters: exit 0 no change, 2 changes, 1 error."""
-    config = _stack(stack)
-    name = stack.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    ref = _ref(file, stack)
+    config = _stack(ref.file)
     try:
-        result = live_plan(config, name, recorded_configurations(name))
+        result = live_plan(config, ref.name, recorded_configurations(ref.name))
     except FluxGitOpsError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
@@ -259,98 +258,8 @@ def plan(
     raise typer.Exit(result.exit_code)
 
 
-def status_document(cluster: str, live: LiveConfiguration, now: str) -> dict[str, Any]:
-    """One configuration as ``status -o json`` prints it (Azure's deployed-object list)."""
-    state = live.compliance()
-    source = live.source or {}
-    ready = condition(source, "Ready") or {}
-    return {
-        "cluster": cluster,
-        "namespace": live.spec.namespace,
-        "name": live.spec.name,
-        "complianceState": state.state,
-        "message": state.message,
-        "source": {
-            "kind": live.spec.source_kind,
-            "name": live.spec.name,
-            "url": str((source.get("spec") or {}).get("url", "")),
-            "ready": str(ready.get("status", "")),
-            "reason": str(ready.get("reason", "")),
-            "message": str(ready.get("message", "")),
-        },
-        "sourceSyncedCommitId": live.commit,
-        "statuses": live.statuses(now),
-        "appliedObjects": {k: [str(a) for a in v] for k, v in sorted(live.applied.items())},
-    }
-
-
-class StatusFormat(StrEnum):
-    """Output formats of ``status``."""
-
-    table = "table"
-    json = "json"
-
-
-STYLES = {"Compliant": "green", "Non-Compliant": "red", "Pending": "yellow"}
-
-
-def _print_status(doc: dict[str, Any]) -> None:
-    state = doc["complianceState"]
-    commit = doc["sourceSyncedCommitId"][:12] or "-"
-    out.print(
-        Text.assemble(
-            (f"{doc['cluster']}: {doc['namespace']}/{doc['name']} ", "bold"),
-            (state, STYLES.get(state, "")),
-            f"  commit {commit}",
-            f"  {doc['message']}" if state != COMPLIANT else "",
-        )
-    )
-    table = Table("object", "ready", "reason", "message", "applied by", box=None, pad_edge=False)
-    for entry in doc["statuses"]:
-        ready: dict[str, Any] = next(
-            (c for c in entry["statusConditions"] if c["type"] == "Ready"), {}
-        )
-        by = entry.get("appliedBy")
-        helm = entry.get("helmReleaseProperties")
-        message = ready.get("message", "")
-        if helm:
-            message += f" (revision {helm['lastRevisionApplied']})"
-        table.add_row(
-            f"{entry['kind']}/{entry['name']}",
-            Text(ready.get("status", "-"), STYLES.get(entry["complianceState"], "")),
-            ready.get("reason", ""),
-            message,
-            f"Kustomization/{by['name']}" if by else "",
-        )
-    out.print(table)
-    for kustomization, objects in doc["appliedObjects"].items():
-        out.print(f"  {kustomization} applied: {', '.join(objects) or '-'}", highlight=False)
-
-
-@app.command()
-def status(
-    stack: StackOption = "local",
-    output: Annotated[StatusFormat, typer.Option("--output", "-o", help="table or json")] = (
-        StatusFormat.table
-    ),
-) -> None:
-    """Every configuration of a stack (kubernetes backend) as it runs: compliance, the source and
-    its synced commit, each Kustomization and HelmRelease with Ready / reason / message, and the
-    objects they applied (Flux's inventory) — ``az k8s-configuration flux deployed-object list``."""
-    config = _stack(REPO_ROOT / "stacks" / f"Pulumi.{stack}.yaml")
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    docs = []
-    try:
-        for cluster, _, read in stack_readers(config):
-            docs.append(status_document(cluster.name, read(), now))
-    except FluxGitOpsError as exc:
-        err.print(f"{exc}; is the cluster up (`fluxgitops local up`)?", markup=False)
-        raise typer.Exit(1) from None
-    if output is StatusFormat.json:
-        out.print(json.dumps(docs, indent=2), markup=False, highlight=False)
-        return
-    for doc in docs:
-        _print_status(doc)
+app.command()(statuscmd.status)
+status_document = statuscmd.status_document
 
 
 local_app = typer.Typer(no_args_is_help=True, help="The local control plane on loopback.")
@@ -428,12 +337,15 @@ def local_status() -> None:
     """Show which local processes run; exit 1 when none does."""
     status = process_status(local_dir())
     state = read_state(local_dir()) or {}
+    if not any(status.values()):
+        out.print(
+            f"stopped: no local process runs in {local_dir()}; `fluxgitops local up` starts it"
+        )
+        raise typer.Exit(1)
     for name, alive in status.items():
         out.print(f"{name:<24} {'[green]running[/green]' if alive else '[red]stopped[/red]'}")
     if state:
         out.print(f"server {state['server']}  kubeconfig {state['kubeconfig']}")
-    if not any(status.values()):
-        raise typer.Exit(1)
 
 
 @local_app.command("env")

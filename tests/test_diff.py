@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fluxgitops.diff import diff_manifests
+from fluxgitops.diff import diff_manifests, project
 from fluxgitops.errors import SECRET_MASK
 from fluxgitops.render import Manifest, render_configuration
 from fluxgitops.spec import parse_configuration
@@ -98,3 +98,16 @@ def test_field_changed_by_hand_is_a_diff_against_live(raw: dict[str, Any]) -> No
     assert diff.changed_paths == {
         f"Kustomization default/{kustomization['metadata']['name']}": ["spec.interval"]
     }
+
+
+def test_empty_map_the_server_drops_is_not_a_diff() -> None:
+    desired: dict[str, Any] = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "x.example.io"},
+        "spec": {"schema": {"tlsConfig": {"type": "object", "properties": {}}}},
+    }
+    live = copy.deepcopy(desired)
+    del live["spec"]["schema"]["tlsConfig"]["properties"]  # as the API server stores it
+    assert project(live, desired) == desired
+    assert diff_manifests([live], [desired], live=True).empty

@@ -16,7 +16,8 @@ from typing import Any
 import httpx2
 from lightkube import ApiError, Client
 
-from fluxgitops.kube.apply import list_owned, read_objects, translate
+from fluxgitops.errors import ClusterRejectedError
+from fluxgitops.kube.apply import list_owned, read_object, translate
 from fluxgitops.kube.client import connect, resource_for
 from fluxgitops.local.controlplane import resolve_kubeconfig
 from fluxgitops.plan import Plan, stack_plan
@@ -33,8 +34,20 @@ class ClusterReader:
         self.name = name
 
     def read(self, keys: Sequence[ObjectKey]) -> Mapping[ObjectKey, Mapping[str, Any] | None]:
-        """The live objects with these keys (None: absent)."""
-        return read_objects(self.client, keys)
+        """The live objects with these keys (None: absent, also when the API server does not
+        serve the kind yet — before the first ``up`` installs the FluxConfig CRD)."""
+        found: dict[ObjectKey, Mapping[str, Any] | None] = {}
+        for key in keys:
+            try:
+                found[key] = read_object(self.client, key)
+            except ClusterRejectedError as exc:
+                cause = exc.__cause__
+                if not (
+                    isinstance(cause, httpx2.HTTPStatusError) and cause.response.status_code == 404
+                ):
+                    raise
+                found[key] = None
+        return found
 
     def owned(self, namespace: str, configuration: str) -> list[Mapping[str, Any]]:
         """Live objects labelled as generated for ``configuration`` in ``namespace``."""

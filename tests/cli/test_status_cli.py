@@ -20,6 +20,7 @@ from fluxgitops.kube.deployed import LiveConfiguration
 from fluxgitops.render import ObjectKey
 from fluxgitops.spec import parse_configuration
 from fluxgitops_cli import app as cli
+from fluxgitops_cli import statuscmd
 
 NOW = "2026-01-01T00:00:00Z"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -125,9 +126,22 @@ def test_status_table_shows_ready_reason_and_message(
     golden: Callable[[Path, str], None],
 ) -> None:
     buffer = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=buffer, width=160, color_system=None))
-    cli._print_status(cli.status_document("local", live, NOW))
+    console = Console(file=buffer, width=160, color_system=None)
+    statuscmd.print_status(cli.status_document("local", live, NOW), console, wide=True)
     golden(testdata / "status" / "cluster-config.txt", buffer.getvalue())
+
+
+def test_status_at_80_columns_keeps_names_whole(
+    live: LiveConfiguration, testdata: Path, golden: Callable[[Path, str], None]
+) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=80, color_system=None)
+    statuscmd.print_status(cli.status_document("local", live, NOW), console)
+    text = buffer.getvalue()
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for name in ("Kustomization/cluster-config-infra", "Kustomization/cluster-config-apps"):
+        assert name in text
+    golden(testdata / "cli" / "status-80.txt", text)
 
 
 def test_status_json_round_trips(live: LiveConfiguration) -> None:

@@ -8,6 +8,8 @@ nothing; the state file holds no plaintext secret.
 from __future__ import annotations
 
 import base64
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,11 @@ import pytest
 import yaml
 from lightkube import ApiError, Client, KubeConfig
 from lightkube.resources.core_v1 import Secret
-from pulumi.automation.errors import CommandError
 
-from components.automation import run_stack
+from components.automation import recorded_configurations, run_stack, stack_config
+from fluxgitops.errors import ClusterUnavailableError, PulumiRunError
 from fluxgitops.kube.client import register_kinds, resource_for
+from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import ControlPlane
 
 TOKEN = "ghp_e2e-token-should-never-be-stored-0123"
@@ -122,7 +125,7 @@ def test_dependency_cycle_fails_preview_and_creates_nothing(stacks: Path, admin:
     bad = configuration("cyclic")
     bad["kustomizations"] = {"a": {"dependsOn": ["b"]}, "b": {"dependsOn": ["a"]}}
     stack_file(stacks, "cycle", [bad])
-    with pytest.raises(CommandError) as info:
+    with pytest.raises(PulumiRunError) as info:
         run_stack("up", "cycle", stacks_dir=stacks)
     text = str(info.value)
     assert (
@@ -149,3 +152,94 @@ def test_state_holds_no_plaintext_secret(stacks: Path, tmp_path: Path, admin: Cl
         assert TOKEN not in state
     finally:
         run_stack("destroy", "secret", stacks_dir=stacks)
+
+
+def test_refresh_then_preview_shows_no_change(stacks: Path) -> None:
+    stack_file(stacks, "refreshed", [configuration("fresh")])
+    run_stack("up", "refreshed", stacks_dir=stacks)
+    try:
+        run_stack("refresh", "refreshed", stacks_dir=stacks)
+        after = run_stack("preview", "refreshed", stacks_dir=stacks)
+        assert after.changes == {"same": 5}, after.stdout[-3000:]
+    finally:
+        run_stack("destroy", "refreshed", stacks_dir=stacks)
+
+
+def plan_of(stacks: Path, name: str) -> Any:
+    """``fluxgitops plan`` of ``stacks/Pulumi.<name>.yaml`` with Pulumi's recorded state."""
+    return live_plan(stack_config(name, stacks), name, recorded_configurations(name))
+
+
+def changed(preview: Any) -> bool:
+    """True when a preview would change anything."""
+    return any(op != "same" and count for op, count in preview.changes.items())
+
+
+def test_plan_and_preview_agree_on_create_change_and_remove(stacks: Path) -> None:
+    web, api = configuration("agree-web"), configuration("agree-api")
+    stack_file(stacks, "agree", [web, api])
+    cases = []
+
+    def case(name: str) -> None:
+        cases.append(
+            (name, plan_of(stacks, "agree"), run_stack("preview", "agree", stacks_dir=stacks))
+        )
+
+    try:
+        case("create")
+        run_stack("up", "agree", stacks_dir=stacks)
+        case("same")
+        web["kustomizations"]["apps"]["path"] = "apps2"
+        stack_file(stacks, "agree", [web, api])
+        case("change")
+        stack_file(stacks, "agree", [configuration("agree-web")])
+        plan = plan_of(stacks, "agree")
+        preview = run_stack("preview", "agree", stacks_dir=stacks)
+        cases.append(("remove", plan, preview))
+        assert [c.configuration for c in plan.configurations if c.removed] == [
+            "e2e-agree-api/agree-api"
+        ]
+        assert preview.changes.get("delete", 0) >= 1
+    finally:
+        run_stack("destroy", "agree", stacks_dir=stacks)
+    assert [(name, plan.changed, changed(preview)) for name, plan, preview in cases] == [
+        ("create", True, True),
+        ("same", False, False),
+        ("change", True, True),
+        ("remove", True, True),
+    ]
+
+
+def test_up_against_a_stopped_cluster_fails_in_one_line_and_leaves_nothing_pending(
+    stacks: Path, e2e_plane: ControlPlane, tmp_path: Path
+) -> None:
+    dead = tmp_path / "dead-kubeconfig"
+    text = e2e_plane.kubeconfig.read_text()
+    dead.write_text(re.sub(r"server: https://[^\s]+", "server: https://127.0.0.1:9", text))
+    stack_file(stacks, "stopped", [configuration("stopped")])
+    run_stack("up", "stopped", stacks_dir=stacks)
+    try:
+        body = yaml.safe_load((stacks / "Pulumi.stopped.yaml").read_text())
+        body["config"]["fluxgitops:clusters"][0]["kubeconfig"] = str(dead)
+        (stacks / "Pulumi.stopped.yaml").write_text(yaml.safe_dump(body))
+        with pytest.raises(ClusterUnavailableError) as info:
+            run_stack("up", "stopped", stacks_dir=stacks)
+        message = str(info.value)
+        assert message.startswith("stack 'stopped': cluster 'local' (")
+        assert "is not reachable" in message
+        assert "\n" not in message
+        assert not pending_operations(tmp_path / "state")
+    finally:
+        stack_file(stacks, "stopped", [configuration("stopped")])
+        run_stack("destroy", "stopped", stacks_dir=stacks)
+
+
+def pending_operations(state: Path) -> list[Any]:
+    """The pending operations recorded in every stack checkpoint under ``state``."""
+    found: list[Any] = []
+    for path in state.rglob("*.json"):
+        if path.parent.name != "fluxgitops" or path.parent.parent.name != "stacks":
+            continue
+        latest = (json.loads(path.read_text()).get("checkpoint") or {}).get("latest") or {}
+        found += latest.get("pending_operations") or []
+    return found

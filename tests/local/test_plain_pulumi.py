@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from components.automation import StackRun, run_stack
+from fluxgitops.errors import PulumiRunError
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
 
@@ -84,3 +86,56 @@ def test_plain_pulumi_preview_of_the_local_stack_plans_the_components(
     assert "fluxgitops:index:FluxConfiguration" in preview.stdout
     assert "to create" in preview.stdout
     assert (project / "Pulumi.yaml").read_bytes() == (REPO_ROOT / "Pulumi.yaml").read_bytes()
+
+
+@pytest.fixture
+def shared(
+    project: Path, pulumi_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """``fluxgitops`` and the plain CLI on one backend (the test's state directory), as
+    ``fluxgitops pulumi -- …`` arranges it."""
+    state = Path(pulumi_env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+    state.mkdir(exist_ok=True)
+    monkeypatch.setenv("FLUXGITOPS_STATE_DIR", str(state))
+    monkeypatch.setenv("FLUXGITOPS_LOCAL_DIR", pulumi_env["FLUXGITOPS_LOCAL_DIR"])
+    return pulumi_env
+
+
+def fluxgitops_preview(project: Path) -> StackRun:
+    """``fluxgitops preview -s local`` in ``project``."""
+    return run_stack(
+        "preview",
+        "local",
+        stack_file=project / "stacks" / "Pulumi.local.yaml",
+        project_file=project / "Pulumi.yaml",
+    )
+
+
+def test_plain_stack_init_then_fluxgitops_with_a_wrong_passphrase_says_so(
+    project: Path, shared: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init = pulumi(project, shared, "stack", "init", "local")
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert "encryptionsalt" in (project / "stacks" / "Pulumi.local.yaml").read_text()
+
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "not-the-one")
+    with pytest.raises(PulumiRunError) as info:
+        fluxgitops_preview(project)
+    assert str(info.value).startswith("stack 'local': incorrect passphrase — ")
+    assert "export that passphrase and retry" in str(info.value)
+
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
+    assert fluxgitops_preview(project).changes.get("create", 0) > 0
+
+
+def test_fluxgitops_first_then_plain_pulumi_preview_shares_the_stack(
+    project: Path, shared: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
+    assert fluxgitops_preview(project).changes.get("create", 0) > 0
+
+    preview = pulumi(project, shared, "preview", "--stack", "local")
+
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    assert "to create" in preview.stdout
+    assert fluxgitops_preview(project).changes.get("create", 0) > 0

@@ -1,0 +1,191 @@
+"""``fluxgitops status``: every configuration of a stack as it runs, like ``flux get``.
+
+Per configuration a heading (cluster, namespace/name, compliance, synced commit,
+the failing object's message) and a table of its Flux objects with the columns
+``flux get`` shows — name, ready, message — that fits 80 columns: names are
+never cut (the message wraps instead); ``-o wide`` adds the reason and who
+applied each object. ``-o json|yaml`` prints Azure's deployed-object list
+documents (``status_document``). ``--watch`` re-reads until every
+configuration is Compliant (exit 0) or ``--timeout`` passes (exit 1, with the
+last state). An unreachable cluster is one line naming it and what to do
+(``fluxgitops local up`` for ``kubeconfig: local``); ``azure`` clusters are
+named as not read yet (no ARM reader exists). Registered by
+``fluxgitops_cli.app``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from components.automation import probe_clusters, read_stack_file, stack_readers
+from fluxgitops.errors import FluxGitOpsError
+from fluxgitops.kube.deployed import LiveConfiguration
+from fluxgitops.status import COMPLIANT, condition
+from fluxgitops_cli.console import StackOption, err, fail, out, stack_ref
+
+STYLES = {"Compliant": "green", "Non-Compliant": "red", "Pending": "yellow"}
+WATCH_INTERVAL = 2.0
+
+
+class StatusFormat(StrEnum):
+    """Output formats of ``status``."""
+
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+
+
+def status_document(cluster: str, live: LiveConfiguration, now: str) -> dict[str, Any]:
+    """One configuration as ``status -o json`` prints it (Azure's deployed-object list)."""
+    state = live.compliance()
+    source = live.source or {}
+    ready = condition(source, "Ready") or {}
+    return {
+        "cluster": cluster,
+        "namespace": live.spec.namespace,
+        "name": live.spec.name,
+        "complianceState": state.state,
+        "message": state.message,
+        "source": {
+            "kind": live.spec.source_kind,
+            "name": live.spec.name,
+            "url": str((source.get("spec") or {}).get("url", "")),
+            "ready": str(ready.get("status", "")),
+            "reason": str(ready.get("reason", "")),
+            "message": str(ready.get("message", "")),
+        },
+        "sourceSyncedCommitId": live.commit,
+        "statuses": live.statuses(now),
+        "appliedObjects": {k: [str(a) for a in v] for k, v in sorted(live.applied.items())},
+    }
+
+
+def _ready(entry: dict[str, Any]) -> dict[str, Any]:
+    return next((c for c in entry["statusConditions"] if c["type"] == "Ready"), {})
+
+
+def print_status(doc: dict[str, Any], console: Console, wide: bool = False) -> None:
+    """One configuration: its heading, then name / ready / message (wide: reason, applied by)."""
+    state = doc["complianceState"]
+    commit = doc["sourceSyncedCommitId"][:12] or "-"
+    console.print(
+        Text.assemble(
+            (f"{doc['cluster']}: {doc['namespace']}/{doc['name']} ", "bold"),
+            (state, STYLES.get(state, "")),
+            f"  commit {commit}",
+            f"  {doc['message']}" if state != COMPLIANT else "",
+        )
+    )
+    names = [f"{e['kind']}/{e['name']}" for e in doc["statuses"]]
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    table.add_column("NAME", no_wrap=True, min_width=max(map(len, names), default=4))
+    table.add_column("READY", no_wrap=True)
+    if wide:
+        table.add_column("REASON", no_wrap=True)
+    table.add_column("MESSAGE", overflow="fold", ratio=1)
+    if wide:
+        table.add_column("APPLIED BY", no_wrap=True)
+    for name, entry in zip(names, doc["statuses"], strict=True):
+        ready = _ready(entry)
+        helm = entry.get("helmReleaseProperties")
+        message = str(ready.get("message", ""))
+        if helm:
+            message += f" (revision {helm['lastRevisionApplied']})"
+        cells: list[Any] = [
+            name,
+            Text(str(ready.get("status", "-")), STYLES.get(entry["complianceState"], "")),
+        ]
+        if wide:
+            cells.append(str(ready.get("reason", "")))
+        cells.append(message)
+        if wide:
+            by = entry.get("appliedBy")
+            cells.append(f"Kustomization/{by['name']}" if by else "")
+        table.add_row(*cells)
+    console.print(table)
+    if wide:
+        for kustomization, objects in doc["appliedObjects"].items():
+            console.print(
+                f"  {kustomization} applied: {', '.join(objects) or '-'}", highlight=False
+            )
+
+
+def read_documents(stack: str) -> list[dict[str, Any]]:
+    """Every configuration of the stack, read live (one line and exit 1 on failure)."""
+    ref = stack_ref(stack)
+    try:
+        config = read_stack_file(ref.file, ref.name)
+        probe_clusters(ref.file, ref.name)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for cluster in config.clusters:
+            if cluster.backend != "kubernetes":
+                err.print(
+                    f"cluster {cluster.name!r}: backend {cluster.backend!r} — status is not read "
+                    "through ARM yet; use `az k8s-configuration flux show`",
+                    markup=False,
+                )
+        return [status_document(c.name, read(), now) for c, _, read in stack_readers(config)]
+    except FluxGitOpsError as exc:
+        fail(exc)
+
+
+def _show(docs: list[dict[str, Any]], output: StatusFormat) -> None:
+    if output is StatusFormat.json:
+        out.print(json.dumps(docs, indent=2), markup=False)
+    elif output is StatusFormat.yaml:
+        out.print(yaml.safe_dump(docs, sort_keys=False), markup=False, end="")
+    else:
+        for doc in docs:
+            print_status(doc, out, wide=output is StatusFormat.wide)
+
+
+def all_compliant(docs: list[dict[str, Any]]) -> bool:
+    """True when every configuration is Compliant."""
+    return all(d["complianceState"] == COMPLIANT for d in docs)
+
+
+def _states(docs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(d["namespace"], d["name"], d["complianceState"]) for d in docs]
+
+
+def status(
+    stack: StackOption = "local",
+    output: Annotated[
+        StatusFormat, typer.Option("--output", "-o", help="table, wide, json or yaml")
+    ] = StatusFormat.table,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Re-read until every configuration is Compliant")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --watch waits before failing")] = 300.0,
+) -> None:
+    """Every configuration of a stack (kubernetes backend) as it runs: compliance, the source and
+    its synced commit, each Kustomization and HelmRelease with ready and message (``-o wide``:
+    reason, applied by, applied objects) — ``flux get`` and Azure's deployed-object list."""
+    docs = read_documents(stack)
+    if not watch:
+        _show(docs, output)
+        return
+    deadline = time.monotonic() + timeout
+    shown: list[tuple[str, str, str]] = []
+    while True:
+        if _states(docs) != shown or not shown:
+            shown = _states(docs)
+            _show(docs, output)
+        if all_compliant(docs):
+            return
+        if time.monotonic() >= deadline:
+            waiting = [f"{ns}/{name} {state}" for ns, name, state in shown if state != COMPLIANT]
+            fail(f"not all Compliant after {timeout:g}s: {', '.join(waiting)}")
+        time.sleep(WATCH_INTERVAL)
+        docs = read_documents(stack)
