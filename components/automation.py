@@ -143,16 +143,6 @@ def _workspace(stack: str, source: Path, project_file: Path | None) -> Path:
     return work
 
 
-def share_salt(source: Path, work: Path, stack: str) -> None:
-    """Write the salt Pulumi generated for ``stack`` into its stack file when the file has
-    none — what a plain ``pulumi stack init`` does — so the plain CLI reads the same secrets.
-    One line is added at the top; the rest of the file (comments included) is unchanged."""
-    salt = _salt(work / f"Pulumi.{stack}.yaml")
-    if salt is None or _salt(source) is not None:
-        return
-    source.write_text(f"{SALT_KEY}: {salt}\n" + source.read_text())
-
-
 def stack_config(stack: str, stacks_dir: Path | None = None) -> StackConfig:
     """The parsed ``Pulumi.<stack>.yaml`` (placeholders resolved) as the program sees it."""
     return read_stack_file((stacks_dir or REPO_ROOT / "stacks") / f"Pulumi.{stack}.yaml", stack)

@@ -2,9 +2,11 @@
 
 A Pulumi stack file (``stacks/Pulumi.<stack>.yaml``) holds it under the key
 ``fluxgitops:clusters``. ``parse_stack`` validates the whole file at once and
-prefixes every error with its location (``clusters[0].configurations[1].
-gitRepository.url``); each configuration goes through ``parse_configuration``
-so configuration-wide rules still run when other fields fail.
+prefixes every error with its location, list items by name
+(``clusters[local].configurations[team-a].gitRepository.url``); each
+configuration goes through ``parse_configuration`` so configuration-wide rules
+still run when other fields fail, and a cluster entry with errors of its own
+(a mistyped ``backend``) still has its extension and configurations checked.
 ``substitute`` replaces ``${name}`` placeholders in the raw config with values
 the caller supplies (``${local.git}``: the local Git server's base URL, from
 ``fluxgitops.local.gitserver.stack_placeholders``) — the same idea as
@@ -134,25 +136,102 @@ def _prefixed(prefix: str, errors: Any) -> list[FieldError]:
     ]
 
 
+def item_label(items: list[Any], index: int) -> str:
+    """``[name]`` for a list item with a name unique in ``items`` (``clusters[local]``),
+    ``[index]`` otherwise."""
+    item = items[index]
+    name = item.get("name") if isinstance(item, Mapping) else None
+    if isinstance(name, str) and name and re.fullmatch(r"[A-Za-z0-9_.:/-]+", name):
+        names = [i.get("name") for i in items if isinstance(i, Mapping)]
+        if names.count(name) == 1:
+            return f"[{name}]"
+    return f"[{index}]"
+
+
+def _configurations(
+    where: str, bodies: list[Any], backend: str, extension: FluxExtensionSpec
+) -> tuple[list[FluxConfigurationSpec], list[FieldError]]:
+    """Every configuration of one cluster, parsed; errors prefixed with their location."""
+    errors: list[FieldError] = []
+    configs: list[FluxConfigurationSpec] = []
+    names: set[tuple[str, str]] = set()
+    for j, body in enumerate(bodies):
+        here = f"{where}.configurations{item_label(bodies, j)}"
+        try:
+            spec = parse_configuration(body)
+            if backend == "azure":
+                check_azure_configuration(spec)
+        except SpecError as exc:
+            errors.extend(_prefixed(here, exc.errors))
+            continue
+        if backend == "kubernetes":
+            errors.extend(_prefixed(here, ssh_key_problems(spec, extension.reconciler.enabled)))
+        if (spec.namespace, spec.name) in names:
+            errors.append(
+                FieldError(
+                    f"{here}.name",
+                    f"is used twice in namespace {spec.namespace!r}",
+                    repr(spec.name),
+                )
+            )
+        names.add((spec.namespace, spec.name))
+        configs.append(spec)
+    return configs, errors
+
+
+def _extension(where: str, raw: Any, backend: str) -> tuple[FluxExtensionSpec, list[FieldError]]:
+    try:
+        extension = parse_extension(raw)
+        if backend == "azure":
+            check_azure_extension(extension)
+    except SpecError as exc:
+        return FluxExtensionSpec(), _prefixed(f"{where}.extension", exc.errors)
+    return extension, []
+
+
+def _unchecked_parts(where: str, item: Any, entry_errors: list[FieldError]) -> list[FieldError]:
+    """The extension and configurations of a cluster entry that failed (a mistyped ``backend``
+    must not hide them): checked too, unless the entry's own errors are about them."""
+    if not isinstance(item, Mapping):
+        return []
+    failed = {e.path.split(".")[0].split("[")[0] for e in entry_errors}
+    backend = item.get("backend") if item.get("backend") in ("kubernetes", "azure") else ""
+    errors: list[FieldError] = []
+    extension = FluxExtensionSpec()
+    if "extension" in item and "extension" not in failed:
+        extension, found = _extension(where, item["extension"], str(backend))
+        errors += found
+    bodies = item.get("configurations")
+    if isinstance(bodies, list) and "configurations" not in failed:
+        errors += _configurations(where, bodies, str(backend), extension)[1]
+    return errors
+
+
 def parse_stack(
     raw: Mapping[str, Any],
     subject: str = "stack config",
     placeholders: Mapping[str, str] | None = None,
 ) -> StackConfig:
     """Validate the ``config`` mapping of a stack file (or the clusters list) with every error,
-    after replacing ``${name}`` placeholders (``placeholders`` over ``DEFAULT_PLACEHOLDERS``)."""
+    after replacing ``${name}`` placeholders (``placeholders`` over ``DEFAULT_PLACEHOLDERS``).
+    Locations name list items (``clusters[local].configurations[team-a].gitRepository.url``;
+    the index when an item has no unique name)."""
     raw = substitute(raw, {**DEFAULT_PLACEHOLDERS, **(placeholders or {})})
     clusters_raw = raw.get(CONFIG_KEY, raw.get("clusters")) if isinstance(raw, Mapping) else None
     if not isinstance(clusters_raw, list):
-        raise SpecError(subject, [FieldError(CONFIG_KEY, "must be a list of clusters")])
+        got = "nothing" if clusters_raw is None else type(clusters_raw).__name__
+        raise SpecError(
+            subject, [FieldError(CONFIG_KEY, f"must be a list of clusters (got {got})")]
+        )
     errors: list[FieldError] = []
     clusters: list[Cluster] = []
     seen: set[str] = set()
     for i, item in enumerate(clusters_raw):
-        where = f"clusters[{i}]"
+        where = f"clusters{item_label(clusters_raw, i)}"
         entry_errors = translate_errors(ClusterEntry, item)
         if entry_errors:
             errors.extend(_prefixed(where, entry_errors))
+            errors.extend(_unchecked_parts(where, item, entry_errors))
             continue
         entry = ClusterEntry.model_validate(item)
         if entry.name in seen:
@@ -160,36 +239,10 @@ def parse_stack(
                 FieldError(f"{where}.name", "is used by another cluster", repr(entry.name))
             )
         seen.add(entry.name)
-        try:
-            extension = parse_extension(entry.extension)
-            if entry.backend == "azure":
-                check_azure_extension(extension)
-        except SpecError as exc:
-            errors.extend(_prefixed(f"{where}.extension", exc.errors))
-            extension = FluxExtensionSpec()
-        configs: list[FluxConfigurationSpec] = []
-        names: set[tuple[str, str]] = set()
-        for j, body in enumerate(entry.configurations):
-            try:
-                spec = parse_configuration(body)
-                if entry.backend == "azure":
-                    check_azure_configuration(spec)
-            except SpecError as exc:
-                errors.extend(_prefixed(f"{where}.configurations[{j}]", exc.errors))
-                continue
-            if entry.backend == "kubernetes":
-                problems = ssh_key_problems(spec, extension.reconciler.enabled)
-                errors.extend(_prefixed(f"{where}.configurations[{j}]", problems))
-            if (spec.namespace, spec.name) in names:
-                errors.append(
-                    FieldError(
-                        f"{where}.configurations[{j}].name",
-                        f"is used twice in namespace {spec.namespace!r}",
-                        repr(spec.name),
-                    )
-                )
-            names.add((spec.namespace, spec.name))
-            configs.append(spec)
+        extension, found = _extension(where, entry.extension, entry.backend)
+        errors += found
+        configs, found = _configurations(where, entry.configurations, entry.backend, extension)
+        errors += found
         clusters.append(
             Cluster(
                 name=entry.name,

@@ -5,18 +5,22 @@ so two kustomizations with the same name, or a manifest with two ``spec:``
 blocks, would lose one of them. ``StrictLoader`` refuses a duplicated key,
 naming it and both lines (merge keys ``<<`` keep their override meaning).
 ``load`` / ``load_all`` turn every YAML problem into ``YamlError`` with the
-file and line. Used by the CLI (stack and configuration files) and by
+file and line. ``positions`` keeps where each key and list item starts, and
+``line_of`` finds the line of a field path (``clusters[local].configurations
+[team-a].gitRepository.url``: list items by name or index) for ``file:line``
+in validation messages. Used by the CLI (stack and configuration files) and by
 ``fluxgitops.tenancy`` (repository manifests). Pure: parses text it is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import re
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from fluxgitops.errors import YamlError
 
@@ -81,3 +85,74 @@ def load_all(text: str, file: str) -> list[Any]:
     except yaml.YAMLError as exc:
         line, problem = problem_of(exc)
         raise YamlError(file, line, problem) from None
+
+
+Position = tuple[str | int, ...]
+
+
+def positions(text: str) -> dict[Position, int]:
+    """(key or index path) → 1-based line where that key or list item starts."""
+    try:
+        root = yaml.compose(text, Loader=StrictLoader)
+    except yaml.YAMLError:
+        return {}
+    found: dict[Position, int] = {}
+
+    def walk(node: Node | None, path: Position) -> None:
+        if isinstance(node, MappingNode):
+            for key_node, value in node.value:
+                if isinstance(key_node, ScalarNode):
+                    here = (*path, str(key_node.value))
+                    found[here] = key_node.start_mark.line + 1
+                    walk(value, here)
+        elif isinstance(node, SequenceNode):
+            for i, item in enumerate(node.value):
+                found[(*path, i)] = item.start_mark.line + 1
+                walk(item, (*path, i))
+
+    walk(root, ())
+    return found
+
+
+_SEGMENT = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")
+
+
+def line_of(
+    data: Any, lines: Mapping[Position, int], path: str, root: Sequence[str | int] = ()
+) -> int | None:
+    """The line of ``path`` (``a.b[name].c``: ``[name]`` is the list item whose ``name`` is
+    that, or an index) below ``root`` in ``data``; the deepest part found when the rest is
+    missing; None when not even the first part is there."""
+    node: Any = data
+    for part in root:
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    where: Position = tuple(root)
+    best = lines.get(where)
+    for match in _SEGMENT.finditer(path):
+        label, key = match.group(1), match.group(2)
+        step: str | int | None = None
+        if key is not None and isinstance(node, Mapping) and key in node:
+            step = key
+        elif label is not None and isinstance(node, list):
+            if label.isdigit() and int(label) < len(node):
+                step = int(label)
+            else:
+                step = next(
+                    (
+                        i
+                        for i, v in enumerate(node)
+                        if isinstance(v, Mapping) and v.get("name") == label
+                    ),
+                    None,
+                )
+        if step is None:
+            break
+        node = node[step]
+        where = (*where, step)
+        best = lines.get(where, best)
+    return best

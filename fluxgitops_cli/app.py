@@ -14,16 +14,14 @@ import json
 import shlex
 from enum import StrEnum
 from importlib.metadata import version as package_version
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from components.automation import recorded_configurations
-from fluxgitops import yamltext
-from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
+from fluxgitops.errors import FluxGitOpsError
 from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import (
     FLUX_CONTROLLERS,
@@ -33,18 +31,14 @@ from fluxgitops.local.controlplane import (
     read_state,
     stop_detached,
 )
-from fluxgitops.local.gitserver import local_git_url, stack_placeholders
+from fluxgitops.local.gitserver import local_git_url
 from fluxgitops.local.loop import start_loop
 from fluxgitops.local.toolchain import program_dirs, python_env
 from fluxgitops.plan import to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
-from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
-from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
-from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
-from fluxgitops_cli import runs, statuscmd
-from fluxgitops_cli.console import err, fail, out, stack_ref
+from fluxgitops_cli import runs, statuscmd, validatecmd
+from fluxgitops_cli.console import FileArgument, OptionalStack, err, out, ref_of
 from fluxgitops_cli.importer import import_command
-from fluxgitops_cli.stackref import StackRef
 from reconciler.cli import app as reconciler_app
 
 app = typer.Typer(
@@ -76,50 +70,11 @@ def main(
     """Terraform-style plan/apply for GitOps with Flux v2 (Pulumi components and a CLI)."""
 
 
-OptionalStack = Annotated[
-    str | None,
-    typer.Option(
-        "--stack",
-        "-s",
-        help="A stack NAME (Pulumi.yaml's stackConfigDir/Pulumi.<NAME>.yaml) or a PATH",
-    ),
-]
-FileArgument = Annotated[
-    str | None,
-    typer.Argument(help="The same as --stack (a stack file or name)", show_default=False),
-]
+_ref = ref_of
 
 
-def _ref(file: str | None, stack: str | None) -> StackRef:
-    """``-s`` or the positional file (an alias), default ``local``."""
-    if file is not None and stack is not None and file != stack:
-        fail(f"two stacks given: {file!r} and --stack {stack!r}; give one")
-    return stack_ref(file or stack or "local")
-
-
-def _load(path: Path) -> Any:
-    try:
-        return yamltext.load(path.read_text(), str(path))
-    except OSError as exc:
-        err.print(f"[red]cannot read {str(path)!r}: {exc.strerror}[/red]")
-        raise typer.Exit(1) from exc
-    except YamlError as exc:
-        err.print(str(exc), style="red", markup=False)
-        raise typer.Exit(1) from exc
-
-
-def _stack(path: Path) -> StackConfig:
-    data = _load(path)
-    config = data.get("config", data) if isinstance(data, dict) else data
-    try:
-        return parse_stack(
-            config,
-            subject=f"stack config {str(path)!r}",
-            placeholders=stack_placeholders(local_dir()),
-        )
-    except SpecError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(1) from None
+_load = validatecmd.load_yaml
+_stack = validatecmd.load_stack
 
 
 @app.command()
@@ -150,70 +105,6 @@ def render(
     else:
         out.print(to_yaml(docs), markup=False, highlight=False, end="")
         err.print(table)
-
-
-@app.command()
-def validate(
-    file: Annotated[
-        str | None,
-        typer.Argument(
-            help=f"A stack file ({CONFIG_KEY}) or one configuration", show_default=False
-        ),
-    ] = None,
-    stack: OptionalStack = None,
-    sources: Annotated[
-        bool, typer.Option(help="Also check each Git source: ref, paths, multi-tenancy rules")
-    ] = False,
-    offline: Annotated[bool, typer.Option(help="Skip the network (air-gapped)")] = False,
-    strict: Annotated[bool, typer.Option(help="An unreachable source is an error")] = False,
-) -> None:
-    """Validate a stack file or a single FluxConfiguration file; print every error."""
-    path = _ref(file, stack).file
-    data = _load(path)
-    if isinstance(data, dict) and ("config" in data or CONFIG_KEY in data):
-        config = _stack(path)
-        pairs = [(c.extension, s) for c in config.clusters for s in c.configurations]
-        out.print(
-            f"[green]valid[/green]: {len(config.clusters)} cluster(s), "
-            f"{len(pairs)} configuration(s)"
-        )
-    else:
-        try:
-            spec = parse_configuration(data)
-        except SpecError as exc:
-            err.print(str(exc), markup=False)
-            raise typer.Exit(1) from None
-        out.print(f"[green]valid[/green]: FluxConfiguration {spec.namespace}/{spec.name}")
-        pairs = [(FluxExtensionSpec(), spec)]
-    if sources and not _check_sources(pairs, offline=offline, strict=strict):
-        raise typer.Exit(1)
-
-
-def _check_sources(
-    pairs: list[tuple[FluxExtensionSpec, FluxConfigurationSpec]], *, offline: bool, strict: bool
-) -> bool:
-    """Run the source checks; print each report; False when any has errors."""
-    ok = True
-    with SourceChecker(offline=offline, strict=strict) as checker:
-        for extension, spec in pairs:
-            if spec.git_repository is None:
-                continue
-            try:
-                report = check_source(spec, extension, checker=checker)
-            except (SourceCheckError, FluxGitOpsError) as exc:
-                err.print(str(exc), markup=False)
-                if isinstance(exc, SourceCheckError):  # warnings matter most when there are errors
-                    for warning in exc.report.warnings:
-                        err.print(f"  warning: {warning}", markup=False)
-                ok = False
-                continue
-            out.print(report.summary(), markup=False)
-            for warning in report.warnings:
-                out.print(f"  warning: {warning}", markup=False)
-            for finding in report.findings:
-                out.print(f"  {finding}", markup=False)
-                ok = ok and finding.severity != "error"
-    return ok
 
 
 @app.command()
@@ -259,6 +150,7 @@ def plan(
 
 
 app.command()(statuscmd.status)
+app.command()(validatecmd.validate)
 status_document = statuscmd.status_document
 
 

@@ -50,3 +50,24 @@ def stack_ref(ref: str) -> StackRef:
 def interactive() -> bool:
     """True when a person can answer a question (stdin and stdout are terminals)."""
     return sys.stdin.isatty() and out.is_terminal
+
+
+OptionalStack = Annotated[
+    str | None,
+    typer.Option(
+        "--stack",
+        "-s",
+        help="A stack NAME (Pulumi.yaml's stackConfigDir/Pulumi.<NAME>.yaml) or a PATH",
+    ),
+]
+FileArgument = Annotated[
+    str | None,
+    typer.Argument(help="The same as --stack (a stack file or name)", show_default=False),
+]
+
+
+def ref_of(file: str | None, stack: str | None) -> StackRef:
+    """``-s`` or the positional file (an alias kept for scripts), default ``local``."""
+    if file is not None and stack is not None and file != stack:
+        fail(f"two stacks given: {file!r} and --stack {stack!r}; give one")
+    return stack_ref(file or stack or "local")

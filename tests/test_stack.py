@@ -40,20 +40,20 @@ def test_configuration_errors_are_prefixed_with_their_location() -> None:
     )
     with pytest.raises(SpecError) as info:
         parse_stack(raw)
-    assert info.value.paths == ["clusters[0].configurations[1].gitRepository.url"]
+    assert info.value.paths == ["clusters[c1].configurations[bad].gitRepository.url"]
 
 
 def test_azure_backend_needs_cluster_coordinates() -> None:
     with pytest.raises(SpecError) as info:
         parse_stack(_stack(backend="azure"))
-    assert info.value.paths == ["clusters[0].azure"]
+    assert info.value.paths == ["clusters[c1].azure"]
     assert info.value.errors[0].message.startswith("is required when backend is 'azure'")
 
 
 def test_flux_bundle_outside_kubernetes_install_mode_is_rejected() -> None:
     with pytest.raises(SpecError) as info:
         parse_stack(_stack(mode="external", fluxBundle="./flux.yaml"))
-    assert info.value.paths == ["clusters[0].fluxBundle"]
+    assert info.value.paths == ["clusters[c1].fluxBundle"]
     assert info.value.errors[0].message.startswith(
         "is only used with backend 'kubernetes' and mode 'install'"
     )
@@ -64,13 +64,13 @@ def test_duplicate_configuration_in_a_namespace() -> None:
     body = {"name": "same", "gitRepository": {"url": "https://h/r"}}
     with pytest.raises(SpecError) as info:
         parse_stack(_stack(body, body))
-    assert info.value.paths == ["clusters[0].configurations[1].name"]
+    assert info.value.paths == ["clusters[c1].configurations[1].name"]
 
 
 def test_extension_errors_are_prefixed() -> None:
     with pytest.raises(SpecError) as info:
         parse_stack(_stack(extension={"multiTenancy": {"enforce": "maybe"}}))
-    assert info.value.paths == ["clusters[0].extension.multiTenancy.enforce"]
+    assert info.value.paths == ["clusters[c1].extension.multiTenancy.enforce"]
 
 
 def test_missing_clusters_key() -> None:
@@ -96,8 +96,8 @@ def test_azure_cluster_rejects_what_arm_cannot_express() -> None:
     with pytest.raises(SpecError) as info:
         parse_stack(raw)
     assert info.value.paths == [
-        "clusters[0].configurations[0].ociRepository.repositoryRef.semverFilter",
-        "clusters[0].extension.controllers.kustomize.tuning.concurrent",
+        "clusters[c1].configurations[oci].ociRepository.repositoryRef.semverFilter",
+        "clusters[c1].extension.controllers.kustomize.tuning.concurrent",
     ]
 
 
@@ -125,7 +125,7 @@ def test_unknown_placeholder_is_left_for_validation_to_name() -> None:
     raw = _stack({"name": "a", "gitRepository": {"url": "${nope}/r.git"}})
     with pytest.raises(SpecError) as info:
         parse_stack(raw)
-    assert info.value.paths == ["clusters[0].configurations[0].gitRepository.url"]
+    assert info.value.paths == ["clusters[c1].configurations[a].gitRepository.url"]
 
 
 def test_ssh_without_key_and_reconciler_off_names_the_field() -> None:
@@ -136,7 +136,7 @@ def test_ssh_without_key_and_reconciler_off_names_the_field() -> None:
     with pytest.raises(SpecError) as info:
         parse_stack(raw)
     (error,) = info.value.errors
-    assert error.path == "clusters[0].configurations[0].gitRepository.sshPrivateKey"
+    assert error.path == "clusters[c1].configurations[a].gitRepository.sshPrivateKey"
     assert error.message.startswith("is required for an ssh:// URL when the reconciler is off")
     assert error.value == "'ssh://git@h/r.git'"
 
@@ -144,3 +144,21 @@ def test_ssh_without_key_and_reconciler_off_names_the_field() -> None:
 def test_ssh_without_key_is_fine_with_the_reconciler() -> None:
     raw = _stack({"name": "a", "gitRepository": {"url": "ssh://git@h/r.git"}})
     assert parse_stack(raw).clusters[0].extension.reconciler.enabled
+
+
+def test_mistyped_backend_does_not_hide_the_clusters_other_errors() -> None:
+    raw = _stack({"name": "web", "gitRepository": {"url": "ftp://h/r"}}, backend="kubernets")
+    with pytest.raises(SpecError) as info:
+        parse_stack(raw)
+    assert info.value.paths == [
+        "clusters[c1].backend",
+        "clusters[c1].configurations[web].gitRepository.url",
+    ]
+
+
+def test_items_without_a_unique_name_keep_their_index() -> None:
+    body = {"name": "same", "gitRepository": {"url": "ftp://h/r"}}
+    with pytest.raises(SpecError) as info:
+        parse_stack({"clusters": [{"configurations": [body, body]}]})
+    assert "clusters[0].name" in info.value.paths
+    assert "clusters[0].configurations[1].gitRepository.url" in info.value.paths

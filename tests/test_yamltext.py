@@ -39,3 +39,12 @@ def test_syntax_error_names_the_file_and_line() -> None:
 def test_duplicate_key_in_a_later_document_is_refused() -> None:
     with pytest.raises(YamlError):
         yamltext.load_all("a: 1\n---\nkind: X\nkind: Y\n", "many.yaml")
+
+
+def test_line_of_finds_list_items_by_name_and_the_deepest_part() -> None:
+    text = "clusters:\n  - name: a\n  - name: b\n    configurations:\n      - name: web\n"
+    data = yamltext.load(text, "s.yaml")
+    lines = yamltext.positions(text)
+    assert yamltext.line_of(data, lines, "[b].configurations[web].name", ("clusters",)) == 5
+    assert yamltext.line_of(data, lines, "[b].configurations[web].nope", ("clusters",)) == 5
+    assert yamltext.line_of(data, lines, "[1]", ("clusters",)) == 3

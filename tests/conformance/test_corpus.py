@@ -17,6 +17,7 @@ Cases given as file text (duplicate keys) go through ``fluxgitops validate``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from fluxgitops_cli.app import app
 from tests.conformance.corpus import Case, all_cases, pointer
 
 CASES = all_cases()
-WHERE = "clusters[0].configurations[0]."
+WHERE = re.compile(r"^clusters\[[^\]]*\]\.configurations\[[^\]]*\]\.")
 AZURE_CLUSTER = {
     "resourceGroupName": "rg1",
     "clusterName": "clusterName1",
@@ -67,7 +68,7 @@ def parse_entry(case: Case, backend: str = "kubernetes") -> FluxConfigurationSpe
 
 def error_paths(exc: SpecError) -> list[str]:
     """The failing field paths, relative to the configuration."""
-    return [p.removeprefix(WHERE) for p in exc.paths]
+    return [WHERE.sub("", p) for p in exc.paths]
 
 
 def explain(case: Case) -> str:
