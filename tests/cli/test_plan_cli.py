@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +92,38 @@ def test_plan_shows_a_configuration_removed_from_the_stack(
     assert [c["configuration"] for c in removed] == ["plan-removed/gone"]
     deleted = {c["object"]["kind"] for c in removed[0]["changes"] if c["action"] == "delete"}
     assert {"GitRepository", "Kustomization"} <= deleted  # the FluxConfig mirrors them
+
+
+def test_plan_markdown_snapshot(
+    tmp_path: Path,
+    control_plane: ControlPlane,
+    admin: Client,
+    testdata: Path,
+    golden: Callable[[Path, str], None],
+) -> None:
+    before = {
+        "name": "review",
+        "namespace": "plan-md",
+        "gitRepository": {"url": "https://h/r.git"},
+        "kustomizations": {
+            "infra": {"path": "infra", "prune": True},
+            "apps": {"path": "apps", "prune": True, "dependsOn": ["infra"]},
+        },
+    }
+    spec = parse_configuration(before)
+    ensure_namespace(admin, spec.namespace)
+    apply_manifests(admin, render_configuration(spec))
+    after = {
+        **before,
+        "kustomizations": {
+            "infra": {"path": "infrastructure", "prune": True},
+            "monitoring": {"path": "monitoring"},
+        },
+    }
+    stack = write_stack(tmp_path / "Pulumi.pr.yaml", str(control_plane.kubeconfig), after)
+
+    result = runner.invoke(app, ["plan", "-s", str(stack), "--format", "markdown"])
+
+    assert result.exit_code == 2, result.output
+    assert "- Kustomization plan-md/review-apps  (destructive: prune: true" in result.output
+    golden(testdata / "cli" / "plan.md", result.output)
