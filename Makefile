@@ -48,8 +48,8 @@ test: lint typecheck pytest
 run: venv tools-core
 	$(BIN)/fluxgitops validate stacks/Pulumi.local.yaml
 	$(BIN)/fluxgitops local status >/dev/null 2>&1 || $(BIN)/fluxgitops local up
-	$(BIN)/fluxgitops up --stack local
-	$(BIN)/fluxgitops status --stack local
+	$(BIN)/fluxgitops up --stack local --yes  # make run is the unattended main job
+	$(BIN)/fluxgitops status --stack local -o wide
 
 # the reconciler image without a container engine (root; `apt-get install debootstrap umoci`):
 # deploy/Containerfile's image built from Debian packages into ~/.cache/fluxgitops/image/oci

@@ -1,4 +1,5 @@
-"""The plain Pulumi CLI runs this project: ``pulumi preview`` of the ``local`` stack.
+"""The plain Pulumi CLI runs this project: ``pulumi preview``, ``up`` and ``destroy``, and
+shares its stacks with ``fluxgitops`` (one backend, one stack file, one passphrase).
 
 No Automation API: the built ``pulumi`` (v3.274.0) starts the built Python language
 host (``pulumi-language-python`` from sdk/v3 v3.79.0) found on PATH as ``fluxgitops
@@ -16,9 +17,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
+from lightkube import Client, KubeConfig
 
 from components.automation import StackRun, run_stack
 from fluxgitops.errors import PulumiRunError
+from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
 
@@ -139,3 +143,44 @@ def test_fluxgitops_first_then_plain_pulumi_preview_shares_the_stack(
     assert preview.returncode == 0, preview.stdout + preview.stderr
     assert "to create" in preview.stdout
     assert fluxgitops_preview(project).changes.get("create", 0) > 0
+
+
+def test_plain_pulumi_up_then_destroy(
+    project: Path, pulumi_env: dict[str, str], cluster: ControlPlane
+) -> None:
+    body = {
+        "config": {
+            "fluxgitops:clusters": [
+                {
+                    "name": "local",
+                    "mode": "external",
+                    "kubeconfig": "local",
+                    "extension": {"reconciler": {"enabled": False}},
+                    "configurations": [
+                        {
+                            "name": "plain",
+                            "namespace": "plain-up",
+                            "gitRepository": {"url": "https://example.com/r.git"},
+                            "kustomizations": {"apps": {"path": "apps"}},
+                        }
+                    ],
+                }
+            ]
+        }
+    }
+    (project / "stacks" / "Pulumi.plain.yaml").write_text(yaml.safe_dump(body))
+    assert pulumi(project, pulumi_env, "stack", "init", "plain").returncode == 0
+    admin = Client(KubeConfig.from_file(cluster.kubeconfig))
+    register_kinds()
+    kustomization = resource_for("kustomize.toolkit.fluxcd.io/v1", "Kustomization")
+
+    up = pulumi(project, pulumi_env, "up", "--yes", "--stack", "plain")
+
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert admin.get(kustomization, "plain-apps", namespace="plain-up").metadata is not None
+
+    destroy = pulumi(project, pulumi_env, "destroy", "--yes", "--stack", "plain")
+
+    assert destroy.returncode == 0, destroy.stdout + destroy.stderr
+    names = [k.metadata.name for k in admin.list(kustomization, namespace="plain-up")]
+    assert "plain-apps" not in names
