@@ -24,6 +24,9 @@ from fluxgitops.errors import ClusterUnavailableError, PulumiRunError
 from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import ControlPlane
+from fluxgitops.local.loop import start_reconciler
+from fluxgitops.plan import to_text
+from tests.reconciler.support import wait_for
 
 TOKEN = "ghp_e2e-token-should-never-be-stored-0123"
 
@@ -243,3 +246,52 @@ def pending_operations(state: Path) -> list[Any]:
         latest = (json.loads(path.read_text()).get("checkpoint") or {}).get("latest") or {}
         found += latest.get("pending_operations") or []
     return found
+
+
+def test_plan_and_preview_agree_on_the_reconcilers_generated_ssh_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A control plane of its own with the reconciler running: it generates the SSH key
+    Secret, which neither ``plan`` nor ``pulumi preview`` may call a removal."""
+    monkeypatch.setenv("FLUXGITOPS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "e2e-tests")
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    with ControlPlane() as plane:
+        start_reconciler(plane)
+        register_kinds()
+        client = Client(KubeConfig.from_file(plane.kubeconfig))
+        ssh = {
+            "name": "keyed",
+            "namespace": "e2e-keyed",
+            "gitRepository": {"url": "ssh://git@127.0.0.1:9/r.git"},
+            "kustomizations": {"apps": {"path": "apps"}},
+        }
+        cluster = {
+            "name": "local",
+            "mode": "external",
+            "kubeconfig": str(plane.kubeconfig),
+            "extension": {"reconciler": {"deploy": False}},
+            "configurations": [ssh],
+        }
+        (stacks / "Pulumi.keyed.yaml").write_text(
+            yaml.safe_dump({"config": {"fluxgitops:clusters": [cluster]}})
+        )
+        run_stack("up", "keyed", stacks_dir=stacks)
+        wait_for(
+            "the generated key and the Kustomization",
+            lambda: (
+                exists(client, "v1", "Secret", "keyed-auth", "e2e-keyed")
+                and exists(
+                    client,
+                    "kustomize.toolkit.fluxcd.io/v1",
+                    "Kustomization",
+                    "keyed-apps",
+                    "e2e-keyed",
+                )
+            ),
+            timeout=60,
+        )
+        plan = plan_of(stacks, "keyed")
+        preview = run_stack("preview", "keyed", stacks_dir=stacks)
+        assert (plan.changed, changed(preview)) == (False, False), to_text(plan)
