@@ -1,18 +1,25 @@
 """Run the fluxgitops program with the Pulumi CLI through the Automation API (inline program).
 
 ``run_stack`` previews, updates, refreshes or destroys a stack whose config is
-``stacks/Pulumi.<stack>.yaml``, with the program ``components.program.main``
-running in this process (the Automation API's in-process language server), so
-only the ``pulumi`` CLI and the dynamic-provider shim are needed — both built
-by ``tools/build.py``. State goes to a local file backend
-(``$FLUXGITOPS_STATE_DIR``, default ``~/.cache/fluxgitops/state``); the
-stack file is copied into a private work directory so the repository is never
-modified. After ``up``, every configuration with ``waitForReconciliation`` is
-waited for (``fluxgitops.kube.deployed.wait_for_stack``): a new commit or a hand
-edit changes nothing Pulumi diffs, yet ``up`` must not report success while Flux
-reports the configuration Non-Compliant. ``stack_readers`` reads each
-configuration of a stack live (``fluxgitops status``). Called by
-``fluxgitops_cli`` and the end-to-end tests.
+a stack file (``-s NAME|PATH`` resolved by the CLI), with the program
+``components.program.main`` running in this process (the Automation API's
+in-process language server), so only the ``pulumi`` CLI and the dynamic-provider
+shim are needed — both built by ``tools/build.py``. State goes to a local file
+backend (``$FLUXGITOPS_STATE_DIR``, default ``~/.cache/fluxgitops/state``) that
+``pulumi_environment`` also gives the plain CLI (``fluxgitops pulumi --``); the
+stack file is copied into a private work directory carrying the stack's
+``encryptionsalt`` (the file's own when a plain ``pulumi stack init`` wrote one),
+so both CLIs share one stack. Before Pulumi starts, ``probe_clusters`` fails in one
+line on an unreachable cluster (nothing left pending); a failed run raises
+``PulumiRunError`` with ``failure_cause`` (incorrect passphrase explained, no
+traceback) after ``clear_pending``. After ``up``, every configuration with
+``waitForReconciliation`` is waited for (``fluxgitops.kube.deployed.wait_for_stack``):
+a new commit or a hand edit changes nothing Pulumi diffs, yet ``up`` must not
+report success while Flux reports the configuration Non-Compliant.
+``stack_readers`` reads each configuration of a stack live (``fluxgitops status``);
+``recorded_configurations`` lists the configurations Pulumi's state holds
+(``fluxgitops plan`` shows the removed ones). Called by ``fluxgitops_cli`` and the
+end-to-end tests.
 """
 
 from __future__ import annotations

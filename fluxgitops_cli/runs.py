@@ -74,19 +74,20 @@ def run(action: Action, stack: str, *, quiet: bool = False) -> StackRun:
         fail(exc)
 
 
-def _confirm(action: Action, stack: str) -> None:
-    """Preview (``up``), then ask; refuse without a terminal (pass ``--yes``)."""
+def _confirm(action: Action, stack: str, name: str) -> None:
+    """Preview (``up``), then ask about stack ``name``; refuse without a terminal (pass
+    ``--yes``)."""
     if not console.interactive():
         fail(
-            f"`fluxgitops {action}` changes the clusters of stack {stack!r} and asks first; "
+            f"`fluxgitops {action}` changes the clusters of stack {name!r} and asks first; "
             "no terminal to ask on — pass --yes to run it without asking"
         )
     if action == "up":
         out.print(summary(run("preview", stack).changes, done=False), style="bold")
     question = (
-        f"Destroy every object of stack {stack!r}?"
+        f"Destroy every object of stack {name!r}?"
         if action == "destroy"
-        else f"Perform this update on stack {stack!r}?"
+        else f"Perform this update on stack {name!r}?"
     )
     if not typer.confirm(question, default=False):
         fail("not run: the answer was no", code=1)
@@ -109,9 +110,9 @@ def up(stack: StackOption = "local", yes: YesOption = False) -> None:
     """``pulumi up`` of a stack (preview and confirm unless --yes); waits until every
     configuration with ``waitForReconciliation`` is Compliant (Non-Compliant or a timeout
     fails with the Flux object's own message). Pulumi prints the stack outputs."""
-    stack_ref(stack)  # a missing stack file fails before the question
+    ref = stack_ref(stack)  # a missing stack file fails before the question
     if not yes:
-        _confirm("up", stack)
+        _confirm("up", stack, ref.name)
     result = run("up", stack)
     out.print(summary(result.changes, done=True), style="bold green")
 
@@ -123,13 +124,13 @@ def refresh(stack: StackOption = "local") -> None:
 
 def destroy(stack: StackOption = "local", yes: YesOption = False) -> None:
     """``pulumi destroy``: remove every object the stack created (asks unless --yes)."""
-    stack_ref(stack)
+    ref = stack_ref(stack)
     if not yes:
-        _confirm("destroy", stack)
+        _confirm("destroy", stack, ref.name)
     result = run("destroy", stack)
     out.print(summary(result.changes, done=True), style="bold")
     out.print(
-        f"the stack's history is kept; `fluxgitops pulumi -s {stack} -- stack rm {stack}` "
+        f"the stack's history is kept; `fluxgitops pulumi -s {stack} -- stack rm {ref.name}` "
         "removes it"
     )
 

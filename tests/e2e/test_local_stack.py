@@ -18,6 +18,7 @@ import pytest
 import yaml
 from lightkube import ApiError, Client, KubeConfig
 from lightkube.resources.core_v1 import Secret
+from typer.testing import CliRunner
 
 from components.automation import recorded_configurations, run_stack, stack_config
 from fluxgitops.errors import ClusterUnavailableError, PulumiRunError
@@ -26,6 +27,8 @@ from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.loop import start_reconciler
 from fluxgitops.plan import to_text
+from fluxgitops_cli import console
+from fluxgitops_cli.app import app
 from tests.reconciler.support import wait_for
 
 TOKEN = "ghp_e2e-token-should-never-be-stored-0123"
@@ -295,3 +298,27 @@ def test_plan_and_preview_agree_on_the_reconcilers_generated_ssh_key(
         plan = plan_of(stacks, "keyed")
         preview = run_stack("preview", "keyed", stacks_dir=stacks)
         assert (plan.changed, changed(preview)) == (False, False), to_text(plan)
+
+
+def test_up_previews_and_asks_and_no_runs_nothing(
+    stacks: Path, admin: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack_file(stacks, "confirm", [configuration("confirm")])
+    monkeypatch.setattr(console, "interactive", lambda: True)
+    result = CliRunner().invoke(app, ["up", "-s", str(stacks / "Pulumi.confirm.yaml")], input="n\n")
+    assert result.exit_code == 1
+    assert "Resources: 5 to create." in result.output
+    assert "Perform this update on stack 'confirm'? [y/N]: n" in result.output
+    assert result.output.strip().endswith("not run: the answer was no")
+    assert not exists(
+        admin, "source.toolkit.fluxcd.io/v1", "GitRepository", "confirm", "e2e-confirm"
+    )
+
+
+def test_preview_expect_no_changes_exits_2_on_changes(stacks: Path) -> None:
+    stack_file(stacks, "drift", [configuration("drift")])
+    path = str(stacks / "Pulumi.drift.yaml")
+    result = CliRunner().invoke(app, ["preview", "-s", path, "--expect-no-changes"])
+    assert result.exit_code == 2
+    assert "Resources: 5 to create." in result.output
+    assert result.output.strip().endswith("changes found and --expect-no-changes was given")
