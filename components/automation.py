@@ -43,6 +43,7 @@ from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
 from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.local.toolchain import REPO_ROOT, tool_path
 from fluxgitops.spec import FluxConfigurationSpec
+from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
 
 Action = Literal["preview", "up", "refresh", "destroy"]
@@ -123,8 +124,12 @@ def _program_config(handle: auto.Stack, stack: str) -> StackConfig:
     of this run decrypted by the workspace (a stack file alone lacks them)."""
     values = handle.get_all_config()
     raw = values[CONFIG_KEY].value if CONFIG_KEY in values else None
+    fleets = values[FLEETS_KEY].value if FLEETS_KEY in values else None
     return parse_stack(
-        {CONFIG_KEY: json.loads(raw) if raw else None},
+        {
+            CONFIG_KEY: json.loads(raw) if raw else None,
+            FLEETS_KEY: json.loads(fleets) if fleets else None,
+        },
         subject=f"stack {stack!r}",
         placeholders=stack_placeholders(local_dir()),
     )

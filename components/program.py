@@ -3,7 +3,7 @@
 ``main`` runs inside a Pulumi deployment: from ``__main__.py`` (``pulumi up``
 with the Python language host) or inline through the Automation API
 (``components.automation``, ``fluxgitops up``). It reads
-``fluxgitops:clusters`` from the stack (``stacks/Pulumi.<stack>.yaml``),
+``fluxgitops:clusters`` and ``fluxgitops:fleets`` from the stack (``stacks/Pulumi.<stack>.yaml``),
 validates all of it at once with ``parse_stack`` (an invalid stack fails the
 preview with every field path and creates nothing), then declares one
 ``FluxExtension`` per cluster and one ``FluxConfiguration`` per configuration.
@@ -26,6 +26,7 @@ from components.flux_configuration import FluxConfiguration, FluxConfigurationAr
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
 from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
 from fluxgitops.local.gitserver import stack_placeholders
+from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, Cluster, parse_stack
 
 
@@ -39,8 +40,12 @@ def _bundle(cluster: Cluster) -> list[dict[str, Any]]:
 def main() -> None:
     """Declare the stack's resources."""
     raw = get_config(CONFIG_KEY)
+    fleets = get_config(FLEETS_KEY)
     stack = parse_stack(
-        {CONFIG_KEY: json.loads(raw) if raw else None},
+        {
+            CONFIG_KEY: json.loads(raw) if raw else None,
+            FLEETS_KEY: json.loads(fleets) if fleets else None,
+        },
         subject=f"stack {pulumi.get_stack()!r}",
         placeholders=stack_placeholders(local_dir()),
     )

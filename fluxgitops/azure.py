@@ -90,6 +90,11 @@ class ClusterRef(SpecModel):
     cluster_type: Literal["managedClusters", "connectedClusters", "provisionedClusters"] = (
         "managedClusters"
     )
+    subscription_id: str | None = None
+    """The cluster's subscription, for fleet selectors and policy scopes (``fluxgitops.spec.
+    fleet``); the resources go through the azure-native provider, whose subscription it is."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """The cluster resource's Azure tags as the stack declares them, for fleet selectors."""
 
     @property
     def cluster_rp(self) -> str:
