@@ -50,6 +50,7 @@ from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
 from fluxgitops.status import COMPLIANT, condition
+from fluxgitops_cli.fleet import fleet_app, migrate_command
 from fluxgitops_cli.importer import import_command
 from reconciler.cli import app as reconciler_app
 
@@ -380,6 +381,8 @@ local_app = typer.Typer(no_args_is_help=True, help="The local control plane on l
 app.add_typer(local_app, name="local")
 app.add_typer(reconciler_app, name="reconciler")
 app.command("import")(import_command)
+app.add_typer(fleet_app, name="fleet")
+app.command("migrate")(migrate_command)
 
 
 @local_app.command("up")
