@@ -10,7 +10,8 @@ preview with every field path and creates nothing), then declares one
 ``kubeconfig: local`` means the project's local control plane
 (``fluxgitops local up``) and ``${local.git}`` the Git server it runs;
 ``mode: install`` without ``fluxBundle:`` installs the Flux bundle
-``tools/build.py flux-bundle`` generates.
+``tools/build.py flux-bundle`` generates. A fleet with ``policy:`` becomes a
+``FleetPolicy`` (Azure Policy assignments, ``components.policy``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pulumi.runtime import get_config
 
 from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
+from components.policy import FleetPolicy, FleetPolicyArgs
 from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
 from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.spec.fleet import FLEETS_KEY
@@ -50,6 +52,10 @@ def main() -> None:
         placeholders=stack_placeholders(local_dir()),
     )
     kubeconfig_content = pulumi.Config().get_secret("kubeconfigContent")
+    for fleet in stack.fleets:
+        if fleet.assignments:
+            policy = FleetPolicy(f"{fleet.name}-policy", FleetPolicyArgs(fleet.assignments))
+            pulumi.export(f"{fleet.name}:policyAssignments", policy.assignment_ids)
     for cluster in stack.clusters:
         kubeconfig = resolve_kubeconfig(cluster.kubeconfig)
         extension = FluxExtension(

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from fluxgitops.errors import FieldError
+from fluxgitops.policy import Assignment, plan_policy
 from fluxgitops.spec.base import SpecModel
 from fluxgitops.spec.names import DnsLabel
 from fluxgitops.spec.parse import translate_errors
@@ -85,7 +86,8 @@ class FleetEntry(SpecModel):
     """One fleet template of the stack, before its configurations are parsed."""
 
     name: DnsLabel
-    selector: FleetSelector
+    selector: FleetSelector | None = None
+    """Which stack clusters get the template (required unless ``policy:`` is given)."""
     extension: dict[str, Any] = Field(default_factory=dict)
     configurations: list[dict[str, Any]] = Field(default_factory=list)
     overrides: dict[str, ClusterOverride] = Field(default_factory=dict)
@@ -110,6 +112,8 @@ class FleetMembers:
     clusters: tuple[str, ...]
     configurations: tuple[tuple[str, str], ...]
     policy: dict[str, Any] | None = None
+    assignments: tuple[Assignment, ...] = ()
+    """Policy mode: the Azure Policy assignments (``fluxgitops.policy.plan_policy``)."""
 
 
 @dataclass
@@ -241,7 +245,31 @@ def _expand_one(
     fleet: FleetEntry, clusters: list[Mapping[str, Any]], where: str, out: Expansion
 ) -> None:
     if fleet.policy is not None:
-        out.fleets.append(FleetMembers(fleet.name, (), (), fleet.policy))
+        if fleet.selector is not None or fleet.overrides or fleet.extension:
+            out.errors.append(
+                FieldError(
+                    where,
+                    "selector, overrides and extension are not used with policy: Azure Policy "
+                    "assigns the template to every cluster in policy.scope (extension settings "
+                    "go in policy.extensionParameters)",
+                    code="fleet_policy",
+                )
+            )
+        found, problems = plan_policy(fleet.name, fleet.policy, fleet.configurations, where)
+        out.errors.extend(problems)
+        configs = tuple(
+            (str(b.get("namespace", "")), _config_name(b)) for b in fleet.configurations
+        )
+        out.fleets.append(FleetMembers(fleet.name, (), configs, fleet.policy, tuple(found)))
+        return
+    if fleet.selector is None:
+        out.errors.append(
+            FieldError(
+                f"{where}.selector",
+                "is required (or policy: for Azure Policy mode)",
+                code="fleet_selector",
+            )
+        )
         return
     matched = [c for c in clusters if matches(fleet.selector, c)]
     names = [str(c.get("name")) for c in matched]
