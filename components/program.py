@@ -3,10 +3,12 @@
 ``main`` runs inside a Pulumi deployment: from ``__main__.py`` (``pulumi up``
 with the Python language host) or inline through the Automation API
 (``components.automation``, ``fluxgitops up``). It reads
-``fluxgitops:clusters`` and ``fluxgitops:fleets`` from the stack (``stacks/Pulumi.<stack>.yaml``),
-validates all of it at once with ``parse_stack`` (an invalid stack fails the
-preview with every field path and creates nothing), then declares one
-``FluxExtension`` per cluster and one ``FluxConfiguration`` per configuration.
+``fluxgitops:clusters`` and ``fluxgitops:fleets`` from the stack
+(``stacks/Pulumi.<stack>.yaml``), validates all of it at once with
+``parse_stack`` (an invalid stack fails the preview with every field path and
+creates nothing), refuses clusters that still run Flux v1
+(``components.fluxv1``), then declares one ``FluxExtension`` per cluster and
+one ``FluxConfiguration`` per configuration.
 ``kubeconfig: local`` means the project's local control plane
 (``fluxgitops local up``) and ``${local.git}`` the Git server it runs;
 ``mode: install`` without ``fluxBundle:`` installs the Flux bundle
@@ -25,6 +27,7 @@ from pulumi.runtime import get_config
 
 from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
+from components.fluxv1 import refuse_azure_flux_v1, refuse_kubernetes_flux_v1
 from components.policy import FleetPolicy, FleetPolicyArgs
 from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
 from fluxgitops.local.gitserver import stack_placeholders
@@ -58,6 +61,10 @@ def main() -> None:
             pulumi.export(f"{fleet.name}:policyAssignments", policy.assignment_ids)
     for cluster in stack.clusters:
         kubeconfig = resolve_kubeconfig(cluster.kubeconfig)
+        if cluster.backend == "azure":
+            refuse_azure_flux_v1(cluster)
+        else:
+            refuse_kubernetes_flux_v1(cluster, kubeconfig, kubeconfig_content is not None)
         extension = FluxExtension(
             f"{cluster.name}-flux",
             FluxExtensionArgs(

@@ -95,6 +95,10 @@ class ClusterRef(SpecModel):
     fleet``); the resources go through the azure-native provider, whose subscription it is."""
     tags: dict[str, str] = Field(default_factory=dict)
     """The cluster resource's Azure tags as the stack declares them, for fleet selectors."""
+    flux_v1_configurations: list[str] = Field(default_factory=list)
+    """Names of Flux v1 ``sourceControlConfigurations`` to look for before installing Flux v2
+    (besides the configurations' own names): pulumi-azure-native has no list invoke for them,
+    only a get by name (``components.fluxv1``)."""
 
     @property
     def cluster_rp(self) -> str:
