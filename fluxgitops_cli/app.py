@@ -40,6 +40,7 @@ from fluxgitops.local.controlplane import (
     resolve_kubeconfig,
     stop_detached,
 )
+from fluxgitops.local.fleet import CLUSTERS_HELP, MAX_CLUSTERS, start_members, stop_members
 from fluxgitops.local.gitserver import local_git_url, stack_placeholders
 from fluxgitops.local.loop import start_loop
 from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
@@ -410,6 +411,8 @@ def local_up(
     git: Annotated[
         bool, typer.Option(help="Serve examples/gitops-repo over HTTP (${local.git})")
     ] = True,
+    *,
+    clusters: Annotated[int, typer.Option(min=1, max=MAX_CLUSTERS, help=CLUSTERS_HELP)] = 1,
 ) -> None:
     """Start a local cluster on loopback; its processes keep running until `local down`.
 
@@ -429,6 +432,7 @@ def local_up(
             nodes=nodes if cluster else 0,
         ).start()
         start_loop(plane, git=git, reconciler=reconciler)
+        members = start_members(clusters)
     except FluxGitOpsError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
@@ -440,12 +444,14 @@ def local_up(
     )
     if git:
         out.print(f"git: {local_git_url(workdir)}/gitops.git (examples/gitops-repo)")
+    for index, member in enumerate(members, start=2):
+        out.print(f"local-{index}: {member.server}  KUBECONFIG={member.kubeconfig}")
 
 
 @local_app.command("down")
 def local_down() -> None:
     """Stop every process of the local control plane."""
-    stopped = stop_detached(local_dir())
+    stopped = stop_members() + stop_detached(local_dir())
     out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
