@@ -296,6 +296,17 @@ def _assignment_name(fleet: str, suffix: str, kind: str) -> str:
     return name if len(name) <= limit else name[:limit].rstrip("-")
 
 
+DISPLAY_NAME_LIMIT = 128
+"""Azure's maximum length of a policy assignment's display name."""
+
+
+def _display_name(definition: str, suffix: str) -> str:
+    """``<definition display name> (<suffix>)``, the definition's name cut to fit the limit."""
+    room = DISPLAY_NAME_LIMIT - len(suffix) - 3
+    head = definition if len(definition) <= room else definition[: max(room - 1, 0)] + "…"
+    return f"{head} ({suffix})"[:DISPLAY_NAME_LIMIT]
+
+
 def _role_ids(definition: str, scope: str, kind: str) -> tuple[str, ...]:
     ids: list[str] = BUILTIN_DEFINITIONS[definition]["roleDefinitionIds"]
     if kind == "managementGroup":
@@ -369,7 +380,9 @@ def _configuration_assignment(
             name=_assignment_name(fleet, spec.name, kind),
             definition=definition,
             definition_id=schema["id"],
-            display_name=f"{schema['displayName']} ({fleet}: {spec.namespace}/{spec.name})",
+            display_name=_display_name(
+                schema["displayName"], f"{fleet}: {spec.namespace}/{spec.name}"
+            ),
             scope=policy.scope,
             scope_kind=kind,  # type: ignore[arg-type]
             location=policy.location,
@@ -427,7 +440,7 @@ def plan_policy(
                 name=_assignment_name(fleet, "flux-extension", kind),
                 definition=EXTENSION,
                 definition_id=schema["id"],
-                display_name=f"{schema['displayName']} ({fleet})",
+                display_name=_display_name(schema["displayName"], fleet),
                 scope=policy.scope,
                 scope_kind=kind,  # type: ignore[arg-type]
                 location=policy.location,

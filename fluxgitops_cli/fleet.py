@@ -25,14 +25,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx2
 import typer
 import yaml
-from lightkube import Client
+from lightkube import ApiError, Client
 from lightkube.resources.coordination_v1 import Lease
 from rich.console import Console
 
 from fluxgitops import yamltext
 from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
+from fluxgitops.kube.apply import translate
 from fluxgitops.kube.client import connect
 from fluxgitops.kube.deployed import read_configuration
 from fluxgitops.local.gitserver import stack_placeholders
@@ -92,7 +94,19 @@ def show(
     docs: list[dict[str, Any]] = []
     for fleet in config.fleets:
         if fleet.policy is not None:
-            docs.append({"fleet": fleet.name, "policy": "assigned by Azure Policy; see `policy:`"})
+            assignments = [
+                {
+                    "assignment": a.name,
+                    "definition": a.display_name,
+                    "definitionId": a.definition_id,
+                    "scope": a.scope,
+                    "roles": list(a.role_definition_ids),
+                    "remediate": a.remediate,
+                    "parameters": a.parameters,
+                }
+                for a in fleet.assignments
+            ]
+            docs.append({"fleet": fleet.name, "azurePolicy": assignments})
             continue
         expanded = {}
         for cluster in config.clusters:
@@ -109,9 +123,13 @@ def show(
 
 def _lease_time(client: Client) -> datetime | None:
     """When the reconciler last renewed its Lease (any namespace); None without one."""
+    try:
+        leases = list(client.list(Lease, namespace="*"))
+    except (ApiError, httpx2.HTTPError, OSError) as exc:
+        raise translate(exc, "Leases (all namespaces)") from exc
     times = [
         lease.spec.renewTime
-        for lease in client.list(Lease, namespace="*")
+        for lease in leases
         if lease.metadata is not None
         and lease.metadata.name == RECONCILER_LEASE
         and lease.spec is not None

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from fluxgitops.errors import SpecError
 from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, parse_stack
+from fluxgitops_cli.app import app
 
 STACKS_DIR = Path(__file__).parent.parent.parent / "stacks"
 
@@ -200,3 +202,16 @@ def test_prod_stack_is_one_fleet_over_four_clusters() -> None:
         "store-0042": "apps/edge",
         "onprem-1": "apps/production/onprem",
     }
+
+
+def test_fleet_show_prints_matched_clusters_and_policy_assignments() -> None:
+    result = CliRunner().invoke(app, ["fleet", "show", str(STACKS_DIR / "Pulumi.prod.yaml")])
+    assert result.exit_code == 0, result.output
+    platform, retail = yaml.safe_load(result.stdout)
+    assert platform["clusters"] == ["prod-weu", "prod-neu", "store-0042", "onprem-1"]
+    apps = platform["expanded"]["prod-neu"][0]["kustomizations"]["apps"]
+    assert apps["postBuild"]["substitute"] == {"cluster_name": "prod-neu", "cluster_tier": "core"}
+    assert [a["assignment"] for a in retail["azurePolicy"]] == [
+        "retail-flux-extension",
+        "retail-store",
+    ]
