@@ -10,9 +10,10 @@ reason and message); the roll-up reads everything live through the API.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ import pytest
 import yaml
 from lightkube import Client
 from lightkube.config.kubeconfig import KubeConfig
+from lightkube.models.coordination_v1 import LeaseSpec
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.coordination_v1 import Lease
 from lightkube.types import PatchType
 from typer.testing import CliRunner
 
@@ -29,7 +33,7 @@ from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.fleet import start_members, stop_members
 from fluxgitops.local.processes import member_dir, resolve_kubeconfig, stop_detached
 from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.rollup import EXIT_NOT_COMPLIANT, UNREACHABLE
+from fluxgitops.rollup import EXIT_NOT_COMPLIANT, STALE, UNREACHABLE
 from fluxgitops.stack import StackConfig, parse_stack
 from fluxgitops.status import COMPLIANT, FLUX_KINDS, NON_COMPLIANT
 from fluxgitops_cli.app import app
@@ -167,3 +171,19 @@ def test_cli_exit_code_and_json(live_fleet: LiveFleet) -> None:
     assert result.exit_code == EXIT_NOT_COMPLIANT, result.output
     (doc,) = yaml.safe_load(result.stdout)
     assert (doc["fleet"], doc["compliant"], doc["total"]) == ("edge", 1, 3)
+
+
+def test_cluster_whose_reconciler_stopped_reporting_is_stale(live_fleet: LiveFleet) -> None:
+    client = live_fleet.clients["edge-1"]
+    renewed = datetime.now(UTC) - timedelta(hours=72)
+    lease = Lease(
+        metadata=ObjectMeta(name="fluxgitops-reconciler", namespace="default"),
+        spec=LeaseSpec(holderIdentity="reconciler-0", renewTime=renewed, leaseDurationSeconds=15),
+    )
+    client.apply(lease, force=True)
+    with_reconciler = copy.deepcopy(STACK)
+    with_reconciler["fluxgitops:clusters"][0]["extension"] = {"reconciler": {"enabled": True}}
+    (rollup,) = rollup_stack(parse_stack(with_reconciler), now=datetime.now(UTC))
+    verdict = next(c for c in rollup.clusters if c.cluster == "edge-1")
+    assert verdict.state == STALE
+    assert verdict.message.startswith("no status report for 72 h (more than 48 h)")
