@@ -141,6 +141,13 @@ def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
 
+def arm_base64(value: str) -> str:
+    """``value`` base64-encoded, as ARM takes known_hosts, CA certificates and protected
+    settings (also the Flux policy definitions' ``repositorySshKnownHosts`` /
+    ``repositoryHttpsCACert`` parameters, ``fluxgitops.policy``)."""
+    return _b64(value)
+
+
 def _seconds(value: timedelta) -> float:
     return float(whole_seconds(value))
 

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from fluxgitops.azure import arm_base64
 from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.policy_builtins import BUILTIN_DEFINITIONS
 from fluxgitops.spec.base import SpecModel
@@ -213,7 +214,7 @@ def _mapped(
         rebuilt_git["localAuthRef"] = git.local_auth_ref
     elif definition == "git-ssh":
         if git.ssh_known_hosts:
-            values["repositorySshKnownHosts"] = git.ssh_known_hosts
+            values["repositorySshKnownHosts"] = arm_base64(git.ssh_known_hosts)
             rebuilt_git["sshKnownHosts"] = git.ssh_known_hosts
         rebuilt_git["sshPrivateKey"] = git.ssh_private_key
     elif definition == "git-https":
@@ -221,7 +222,7 @@ def _mapped(
         rebuilt_git["httpsUser"] = git.https_user
         rebuilt_git["httpsKey"] = git.https_key
         if git.https_ca_cert:
-            values["repositoryHttpsCACert"] = git.https_ca_cert
+            values["repositoryHttpsCACert"] = arm_base64(git.https_ca_cert)
             rebuilt_git["httpsCACert"] = git.https_ca_cert
     if definition in ("git-ssh", "git-https") and policy.key_vault is not None:
         values["keyVaultName"] = policy.key_vault.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +117,9 @@ def test_ssh_source_uses_key_vault_definition_and_never_the_key() -> None:
     assert assignment.definition == "git-ssh"
     assert assignment.parameters["keyVaultName"] == VAULT
     assert assignment.parameters["keyVaultSecretName"] == "flux-ssh"
+    assert (
+        base64.b64decode(assignment.parameters["repositorySshKnownHosts"]).decode() == KNOWN_HOSTS
+    )
     assert "PRIVATE KEY" not in json.dumps(assignment.parameters)
 
 
