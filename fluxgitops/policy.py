@@ -201,14 +201,21 @@ def _mapped(
         found = getattr(ref, part)
         if found:
             values[f"repositoryRef{part.title()}"] = found
-    if kust.retry_interval is not None:
+    if (
+        kust.retry_interval is not None
+        and "kustomizationRetryInterval" in (BUILTIN_DEFINITIONS[definition]["parameters"])
+    ):
         values["kustomizationRetryInterval"] = whole_seconds(kust.retry_interval)
+    known = BUILTIN_DEFINITIONS[definition]["parameters"]
     rebuilt_git: dict[str, Any] = {
         "url": git.url,
-        "timeout": git.timeout,
         "syncInterval": git.sync_interval,
         "repositoryRef": ref.model_dump(exclude_none=True),
     }
+    if "repositoryTimeout" in known:
+        rebuilt_git["timeout"] = git.timeout
+    else:  # the HTTPS definition has no timeout parameter: only the default is expressible
+        del values["repositoryTimeout"]
     if definition == "git-local-auth":
         values["repositoryLocalAuthRef"] = git.local_auth_ref
         rebuilt_git["localAuthRef"] = git.local_auth_ref

@@ -266,3 +266,19 @@ def test_wrong_parameter_fails_the_program_before_any_resource(recorder: Recorde
         set_all_config({})
     assert info.value.paths == ["fleets.platform.policy.parameters.kustomizationPrune"]
     assert recorder.resources == []
+
+
+def test_https_source_maps_user_and_vault_and_refuses_a_timeout_it_has_no_parameter_for() -> None:
+    git = {"url": "https://dev.azure.com/o/p/_git/r", "httpsUser": "bot", "httpsKey": "tok-123"}
+    vault = {"id": VAULT, "secretName": "flux-https"}
+    (_, assignment) = (
+        parse_stack(_stack({**CONFIG, "gitRepository": git}, keyVault=vault)).fleets[0].assignments
+    )
+    assert assignment.definition == "git-https"
+    assert assignment.parameters["repositoryHttpsUser"] == "bot"
+    assert assignment.parameters["httpsKeyKeyVaultSecretName"] == "flux-https"
+    assert "repositoryTimeout" not in assignment.parameters
+    assert "tok-123" not in json.dumps(assignment.parameters)
+    with pytest.raises(SpecError) as info:
+        parse_stack(_stack({**CONFIG, "gitRepository": {**git, "timeout": "2m"}}, keyVault=vault))
+    assert info.value.paths == ["fleets.platform.configurations[0].gitRepository.timeout"]
