@@ -26,7 +26,8 @@ from components.flux_configuration import FluxConfiguration, FluxConfigurationAr
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
 from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
 from fluxgitops.local.gitserver import stack_placeholders
-from fluxgitops.stack import CONFIG_KEY, Cluster, parse_stack
+from fluxgitops.spec import FluxConfigurationSpec
+from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
 
 
 def _bundle(cluster: Cluster) -> list[dict[str, Any]]:
@@ -36,8 +37,14 @@ def _bundle(cluster: Cluster) -> list[dict[str, Any]]:
     return load_bundle(Path(cluster.flux_bundle))
 
 
-def main() -> None:
-    """Declare the stack's resources."""
+def configuration_name(cluster: Cluster, spec: FluxConfigurationSpec) -> str:
+    """The ``FluxConfiguration`` component's name: ``<cluster>-<namespace>-<name>``."""
+    return f"{cluster.name}-{spec.namespace}-{spec.name}"
+
+
+def main() -> StackConfig:
+    """Declare the stack's resources; returns the parsed stack (``components.automation``
+    waits for its configurations without parsing the config again)."""
     raw = get_config(CONFIG_KEY)
     stack = parse_stack(
         {CONFIG_KEY: json.loads(raw) if raw else None},
@@ -61,7 +68,7 @@ def main() -> None:
             ),
         )
         for spec in cluster.configurations:
-            name = f"{cluster.name}-{spec.namespace}-{spec.name}"
+            name = configuration_name(cluster, spec)
             config = FluxConfiguration(
                 name,
                 FluxConfigurationArgs(
@@ -78,3 +85,4 @@ def main() -> None:
             pulumi.export(f"{name}:complianceState", config.compliance_state)
             pulumi.export(f"{name}:objects", config.objects)
             pulumi.export(f"{name}:repositoryPublicKey", config.repository_public_key)
+    return stack
