@@ -56,7 +56,9 @@ def applied(control_plane: ControlPlane) -> Iterator[dict[str, Any]]:
         objects.delete("x", outs)
 
 
-def report(admin: Client, kind: str, namespace: str, name: str, ready: bool, reason: str) -> None:
+def report(
+    admin: Client, kind: str, namespace: str, name: str, *, ready: bool, reason: str
+) -> None:
     """Write a Ready condition on a live Flux object as its controller would."""
     api_version = (
         "source.toolkit.fluxcd.io/v1"
@@ -87,7 +89,7 @@ def report(admin: Client, kind: str, namespace: str, name: str, ready: bool, rea
             "lastUpdateTime": NOW,
         }
     admin.apply(
-        res.Status(  # type: ignore[attr-defined]
+        res.Status(
             apiVersion=api_version,
             kind=kind,
             metadata={"name": name, "namespace": namespace},
@@ -102,8 +104,15 @@ def test_create_ends_compliant_with_the_synced_commit(
     applied: dict[str, Any], admin: Client
 ) -> None:
     namespace = applied["spec"]["namespace"]
-    report(admin, "GitRepository", namespace, namespace, True, "Succeeded")
-    report(admin, "Kustomization", namespace, f"{namespace}-apps", True, "ReconciliationSucceeded")
+    report(admin, "GitRepository", namespace, namespace, ready=True, reason="Succeeded")
+    report(
+        admin,
+        "Kustomization",
+        namespace,
+        f"{namespace}-apps",
+        ready=True,
+        reason="ReconciliationSucceeded",
+    )
     outs = ReconciliationProvider().create(applied).outs or {}
     assert outs["compliance_state"] == "Compliant"
     assert outs["source_synced_commit_id"] == "0123456789abcdef0123456789abcdef01234567"
@@ -114,7 +123,7 @@ def test_create_fails_with_the_failing_objects_message(
 ) -> None:
     monkeypatch.setattr(deployed, "FAILURE_GRACE_SECONDS", 0.0)
     namespace = applied["spec"]["namespace"]
-    report(admin, "GitRepository", namespace, namespace, False, "GitOperationFailed")
+    report(admin, "GitRepository", namespace, namespace, ready=False, reason="GitOperationFailed")
     with pytest.raises(ReconciliationError) as info:
         ReconciliationProvider().create(applied)
     assert str(info.value).startswith(
