@@ -31,8 +31,9 @@ from components.fluxv1 import refuse_azure_flux_v1, refuse_kubernetes_flux_v1
 from components.policy import FleetPolicy, FleetPolicyArgs
 from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
 from fluxgitops.local.gitserver import stack_placeholders
+from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.spec.fleet import FLEETS_KEY
-from fluxgitops.stack import CONFIG_KEY, Cluster, parse_stack
+from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
 
 
 def _bundle(cluster: Cluster) -> list[dict[str, Any]]:
@@ -42,8 +43,14 @@ def _bundle(cluster: Cluster) -> list[dict[str, Any]]:
     return load_bundle(Path(cluster.flux_bundle))
 
 
-def main() -> None:
-    """Declare the stack's resources."""
+def configuration_name(cluster: Cluster, spec: FluxConfigurationSpec) -> str:
+    """The ``FluxConfiguration`` component's name: ``<cluster>-<namespace>-<name>``."""
+    return f"{cluster.name}-{spec.namespace}-{spec.name}"
+
+
+def main() -> StackConfig:
+    """Declare the stack's resources; returns the parsed stack (``components.automation``
+    waits for its configurations without parsing the config again)."""
     raw = get_config(CONFIG_KEY)
     fleets = get_config(FLEETS_KEY)
     stack = parse_stack(
@@ -79,7 +86,7 @@ def main() -> None:
             ),
         )
         for spec in cluster.configurations:
-            name = f"{cluster.name}-{spec.namespace}-{spec.name}"
+            name = configuration_name(cluster, spec)
             config = FluxConfiguration(
                 name,
                 FluxConfigurationArgs(
@@ -96,3 +103,4 @@ def main() -> None:
             pulumi.export(f"{name}:complianceState", config.compliance_state)
             pulumi.export(f"{name}:objects", config.objects)
             pulumi.export(f"{name}:repositoryPublicKey", config.repository_public_key)
+    return stack
