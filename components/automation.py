@@ -43,7 +43,8 @@ from lightkube.resources.core_v1 import Namespace
 from pulumi import automation as auto
 from pulumi.automation.errors import CommandError
 
-from components.program import main
+from components.flux_configuration import reconciliation_name
+from components.program import configuration_name, main
 from fluxgitops.errors import (
     ClusterUnavailableError,
     PulumiRunError,
@@ -61,6 +62,7 @@ from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
 from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.local.toolchain import REPO_ROOT, tool_path
 from fluxgitops.spec import FluxConfigurationSpec
+from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
 
 Action = Literal["preview", "up", "refresh", "destroy"]
@@ -168,8 +170,12 @@ def _program_config(handle: auto.Stack, stack: str) -> StackConfig:
     of this run decrypted by the workspace (a stack file alone lacks them)."""
     values = handle.get_all_config()
     raw = values[CONFIG_KEY].value if CONFIG_KEY in values else None
+    fleets = values[FLEETS_KEY].value if FLEETS_KEY in values else None
     return parse_stack(
-        {CONFIG_KEY: json.loads(raw) if raw else None},
+        {
+            CONFIG_KEY: json.loads(raw) if raw else None,
+            FLEETS_KEY: json.loads(fleets) if fleets else None,
+        },
         subject=f"stack {stack!r}",
         placeholders=stack_placeholders(local_dir()),
     )
@@ -207,6 +213,9 @@ def recorded_configurations(
     return found
 
 
+APPLYING_OPS = frozenset({auto.OpType.CREATE, auto.OpType.UPDATE, auto.OpType.CREATE_REPLACEMENT})
+"""Steps after which a resource ran its create/update (a wait ran to Compliant)."""
+
 Reader = tuple[Cluster, FluxConfigurationSpec, Callable[[], LiveConfiguration]]
 
 
@@ -235,11 +244,18 @@ def stack_readers(config: StackConfig) -> list[Reader]:
     return found
 
 
-def wait_for_stack(config: StackConfig, progress: Callable[[str], None] | None = None) -> None:
+def wait_for_stack(
+    config: StackConfig,
+    progress: Callable[[str], None] | None = None,
+    waited: frozenset[str] = frozenset(),
+) -> None:
     """Wait for every configuration with ``waitForReconciliation`` (see ``wait_for_compliance``);
-    run after ``pulumi up``, since a new commit or a hand edit changes nothing Pulumi diffs."""
+    run after ``pulumi up``, since a new commit or a hand edit changes nothing Pulumi diffs.
+    ``waited``: names of the ``ReconciliationResource``s that this ``up`` created or updated
+    (they ended Compliant), not read again."""
     for cluster, spec, read in stack_readers(config):
-        if spec.wait_for_reconciliation:
+        name = reconciliation_name(configuration_name(cluster, spec))
+        if spec.wait_for_reconciliation and name not in waited:
             wait_for_compliance(
                 read,
                 timeout=(spec.reconciliation_wait_duration or DEFAULT_WAIT).total_seconds(),
@@ -373,6 +389,11 @@ def run_stack(
             name=project, runtime="python", backend=auto.ProjectBackend(url=state_dir().as_uri())
         ),
     )
+    parsed: list[StackConfig] = []
+
+    def program() -> None:
+        parsed.append(main())
+
     lines: list[str] = []
 
     def collect(line: str) -> None:
@@ -383,11 +404,11 @@ def run_stack(
     handle: auto.Stack | None = None
     try:
         handle = auto.create_or_select_stack(
-            stack, project_name=project, program=main, opts=options
+            stack, project_name=project, program=program, opts=options
         )
         for key, value in (secret_config or {}).items():
             handle.set_config(key, auto.ConfigValue(value=value, secret=True), path=True)
-        run = _act(handle, action, stack, collect, wait=wait, color=color)
+        run = _act(handle, action, stack, collect, parsed, wait=wait, color=color)
         return replace(run, stdout="\n".join(lines))
     except CommandError as exc:
         cleared = clear_pending(handle) if handle is not None else 0
@@ -402,6 +423,7 @@ def _act(
     action: Action,
     stack: str,
     collect: Callable[[str], None],
+    parsed: list[StackConfig],
     *,
     wait: bool,
     color: Literal["always", "never"],
@@ -411,11 +433,19 @@ def _act(
         result = handle.preview(on_output=collect, diff=True, color=color)
         changes = dict(result.change_summary)
     elif action == "up":
-        up = handle.up(on_output=collect, color=color)
+        applied: set[str] = set()
+
+        def record(event: auto.EngineEvent) -> None:
+            done = event.res_outputs_event
+            if done is not None and done.metadata.op in APPLYING_OPS:
+                applied.add(done.metadata.urn.rsplit("::", 1)[-1])
+
+        up = handle.up(on_output=collect, on_event=record, color=color)
         changes = dict(up.summary.resource_changes or {})
         outputs = {k: v.value for k, v in up.outputs.items()}
         if wait:
-            wait_for_stack(_program_config(handle, stack), progress=collect)
+            config = parsed[-1] if parsed else _program_config(handle, stack)
+            wait_for_stack(config, progress=collect, waited=frozenset(applied))
     elif action == "refresh":
         refreshed = handle.refresh(on_output=collect, color=color)
         changes = dict(refreshed.summary.resource_changes or {})

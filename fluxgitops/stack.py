@@ -7,6 +7,10 @@ prefixes every error with its location, list items by name
 configuration goes through ``parse_configuration`` so configuration-wide rules
 still run when other fields fail, and a cluster entry with errors of its own
 (a mistyped ``backend``) still has its extension and configurations checked.
+``fluxgitops:fleets`` templates are expanded here, once, by
+``fluxgitops.spec.fleet.expand_fleets``: every consumer (``render``,
+``validate``, ``plan``, the Pulumi program) sees the expanded clusters, and a
+fleet's errors are prefixed ``fleets.<fleet>.clusters[<cluster>]``.
 ``substitute`` replaces ``${name}`` placeholders in the raw config with values
 the caller supplies (``${local.git}``: the local Git server's base URL, from
 ``fluxgitops.local.gitserver.stack_placeholders``) — the same idea as
@@ -27,6 +31,7 @@ from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.spec.base import RuleFailure, SpecModel, raise_rule_failures
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.extension import FluxExtensionSpec
+from fluxgitops.spec.fleet import FLEETS_KEY, Expansion, FleetMembers, deep_merge, expand_fleets
 from fluxgitops.spec.names import DnsLabel
 from fluxgitops.spec.parse import parse_configuration, parse_extension, translate_errors
 
@@ -37,6 +42,8 @@ class ClusterEntry(SpecModel):
     """One cluster of the stack, before its configurations are parsed."""
 
     name: DnsLabel
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Free-form labels fleet selectors match (``fluxgitops.spec.fleet``)."""
     backend: Literal["kubernetes", "azure"] = "kubernetes"
     mode: Literal["install", "external"] = "install"
     kubeconfig: str | None = None
@@ -72,6 +79,7 @@ class Cluster(SpecModel):
     """A validated cluster: its target, its extension and its configurations."""
 
     name: str
+    labels: dict[str, str] = Field(default_factory=dict)
     backend: Literal["kubernetes", "azure"]
     mode: Literal["install", "external"]
     kubeconfig: str | None
@@ -81,12 +89,15 @@ class Cluster(SpecModel):
     source_checks: Literal["off", "warn", "strict"]
     extension: FluxExtensionSpec
     configurations: tuple[FluxConfigurationSpec, ...]
+    origins: tuple[str | None, ...] = ()
+    """Per configuration: the fleet it came from, or None when the cluster declares it."""
 
 
 class StackConfig(SpecModel):
-    """Every cluster of a stack."""
+    """Every cluster of a stack (fleets expanded) and which clusters each fleet matched."""
 
     clusters: tuple[Cluster, ...]
+    fleets: tuple[FleetMembers, ...] = ()
 
 
 LOCAL_GIT = "local.git"
@@ -148,15 +159,27 @@ def item_label(items: list[Any], index: int) -> str:
     return f"[{index}]"
 
 
+Body = tuple[str, str | None, Any]
+"""(where its errors point, the fleet it comes from or None, the raw configuration)."""
+
+
+def own_bodies(where: str, bodies: list[Any]) -> list[Body]:
+    """A cluster entry's own configurations, each located by name (or index)."""
+    return [
+        (f"{where}.configurations{item_label(bodies, j)}", None, body)
+        for j, body in enumerate(bodies)
+    ]
+
+
 def _configurations(
-    where: str, bodies: list[Any], backend: str, extension: FluxExtensionSpec
-) -> tuple[list[FluxConfigurationSpec], list[FieldError]]:
-    """Every configuration of one cluster, parsed; errors prefixed with their location."""
+    bodies: list[Body], cluster: str, backend: str, extension: FluxExtensionSpec
+) -> tuple[list[FluxConfigurationSpec], list[str | None], list[FieldError]]:
+    """Every configuration of one cluster, parsed: specs, their fleets, errors (located)."""
     errors: list[FieldError] = []
     configs: list[FluxConfigurationSpec] = []
+    origins: list[str | None] = []
     names: set[tuple[str, str]] = set()
-    for j, body in enumerate(bodies):
-        here = f"{where}.configurations{item_label(bodies, j)}"
+    for here, origin, body in bodies:
         try:
             spec = parse_configuration(body)
             if backend == "azure":
@@ -170,22 +193,24 @@ def _configurations(
             errors.append(
                 FieldError(
                     f"{here}.name",
-                    f"is used twice in namespace {spec.namespace!r}",
+                    f"is used twice in namespace {spec.namespace!r} of cluster {cluster!r}",
                     repr(spec.name),
                 )
             )
         names.add((spec.namespace, spec.name))
         configs.append(spec)
-    return configs, errors
+        origins.append(origin)
+    return configs, origins, errors
 
 
 def _extension(where: str, raw: Any, backend: str) -> tuple[FluxExtensionSpec, list[FieldError]]:
+    """The parsed extension (defaults when invalid) and its errors prefixed with ``where``."""
     try:
         extension = parse_extension(raw)
         if backend == "azure":
             check_azure_extension(extension)
     except SpecError as exc:
-        return FluxExtensionSpec(), _prefixed(f"{where}.extension", exc.errors)
+        return FluxExtensionSpec(), _prefixed(where, exc.errors)
     return extension, []
 
 
@@ -195,15 +220,16 @@ def _unchecked_parts(where: str, item: Any, entry_errors: list[FieldError]) -> l
     if not isinstance(item, Mapping):
         return []
     failed = {e.path.split(".")[0].split("[")[0] for e in entry_errors}
-    backend = item.get("backend") if item.get("backend") in ("kubernetes", "azure") else ""
+    backend = str(item.get("backend")) if item.get("backend") in ("kubernetes", "azure") else ""
     errors: list[FieldError] = []
     extension = FluxExtensionSpec()
     if "extension" in item and "extension" not in failed:
-        extension, found = _extension(where, item["extension"], str(backend))
+        extension, found = _extension(f"{where}.extension", item["extension"], backend)
         errors += found
     bodies = item.get("configurations")
     if isinstance(bodies, list) and "configurations" not in failed:
-        errors += _configurations(where, bodies, str(backend), extension)[1]
+        name = str(item.get("name", ""))
+        errors += _configurations(own_bodies(where, bodies), name, backend, extension)[2]
     return errors
 
 
@@ -223,7 +249,8 @@ def parse_stack(
         raise SpecError(
             subject, [FieldError(CONFIG_KEY, f"must be a list of clusters (got {got})")]
         )
-    errors: list[FieldError] = []
+    expansion = expand_fleets(clusters_raw, raw.get(FLEETS_KEY, raw.get("fleets")))
+    errors: list[FieldError] = list(expansion.errors)
     clusters: list[Cluster] = []
     seen: set[str] = set()
     for i, item in enumerate(clusters_raw):
@@ -239,13 +266,17 @@ def parse_stack(
                 FieldError(f"{where}.name", "is used by another cluster", repr(entry.name))
             )
         seen.add(entry.name)
-        extension, found = _extension(where, entry.extension, entry.backend)
+        ext_where, ext_raw = _extension_input(entry, where, expansion)
+        extension, found = _extension(ext_where, ext_raw, entry.backend)
         errors += found
-        configs, found = _configurations(where, entry.configurations, entry.backend, extension)
+        bodies = own_bodies(where, entry.configurations)
+        bodies += [(c.where, c.fleet, c.body) for c in expansion.configurations.get(entry.name, [])]
+        configs, origins, found = _configurations(bodies, entry.name, entry.backend, extension)
         errors += found
         clusters.append(
             Cluster(
                 name=entry.name,
+                labels=entry.labels,
                 backend=entry.backend,
                 mode=entry.mode,
                 kubeconfig=entry.kubeconfig,
@@ -255,8 +286,23 @@ def parse_stack(
                 source_checks=entry.source_checks,
                 extension=extension,
                 configurations=tuple(configs),
+                origins=tuple(origins),
             )
         )
     if errors:
         raise SpecError(subject, errors)
-    return StackConfig(clusters=tuple(clusters))
+    return StackConfig(clusters=tuple(clusters), fleets=tuple(expansion.fleets))
+
+
+def _extension_input(
+    entry: ClusterEntry, where: str, expansion: Expansion
+) -> tuple[str, dict[str, Any]]:
+    """The cluster's extension with its fleets' extensions under it (the cluster's own values
+    win), and the path its errors carry: the fleet's when only a fleet sets it."""
+    added = expansion.extensions.get(entry.name, [])
+    merged: dict[str, Any] = {}
+    for contribution in added:
+        merged = deep_merge(merged, contribution.body)
+    if entry.extension or not added:
+        return f"{where}.extension", deep_merge(merged, entry.extension)
+    return added[-1].where, merged

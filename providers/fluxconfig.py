@@ -10,14 +10,10 @@ field changes. ``name``, ``namespace`` and ``scope`` changes replace. Outputs
 add ``object_keys``, ``compliance_state``, ``compliance_message``,
 ``source_synced_commit_id``, ``repository_public_key``. With the reconciler
 off, an SSH source without a key fails the check (nothing would generate it).
-With ``waitForReconciliation`` (Azure's name) create and update end only when
-the configuration is Compliant — read from the FluxConfig status the reconciler
-writes and the live Flux objects, including what the Kustomizations applied
-(``fluxgitops.kube.deployed``) — and fail with the failing Flux object's own
-message when it is Non-Compliant or ``reconciliationWaitDuration`` (default
-10m) runs out. The machinery is in ``providers.objectset``; this module only
-says how to render, what to wait for and what to report. Used by
-``components.flux_configuration``.
+Create and update end when the objects are applied; ``waitForReconciliation``
+(Azure's name) is ``providers.reconciliation``, a resource of its own. The
+machinery is in ``providers.objectset``; this module only says how to render
+and what to report. Used by ``components.flux_configuration``.
 """
 
 from __future__ import annotations
@@ -26,17 +22,11 @@ from typing import Any
 
 import pulumi
 from lightkube import Client
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, Resource
 
 from fluxgitops.errors import FluxGitOpsError
 from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.kube.client import resource_for
-from fluxgitops.kube.deployed import (
-    DEFAULT_WAIT,
-    LiveConfiguration,
-    read_configuration,
-    wait_for_compliance,
-)
 from fluxgitops.kube.discovery import cluster_scoped_kinds
 from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
@@ -153,43 +143,6 @@ class FluxConfigurationProvider(ObjectSetProvider):
         namespace, name = spec.get("namespace", "default"), spec.get("name")
         fluxconfig = resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
         return any(o.metadata.name != name for o in client.list(fluxconfig, namespace=namespace))
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        """Apply, then (``waitForReconciliation``) wait until Compliant."""
-        created = super().create(props)
-        return CreateResult(created.id, self._wait(props, dict(created.outs or {})))
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Apply the new objects, then (``waitForReconciliation``) wait until Compliant."""
-        updated = super().update(_id, olds, news)
-        return UpdateResult(self._wait(news, dict(updated.outs or {})))
-
-    def _wait(self, props: dict[str, Any], outs: dict[str, Any]) -> dict[str, Any]:
-        spec = spec_of(props)
-        if not spec.wait_for_reconciliation:
-            return outs
-        client = client_for(props)
-        timeout = (spec.reconciliation_wait_duration or DEFAULT_WAIT).total_seconds()
-        subject = f"FluxConfiguration {spec.namespace}/{spec.name}"
-
-        def read() -> LiveConfiguration:
-            return read_configuration(
-                client,
-                spec,
-                multi_tenancy=bool(props.get("multi_tenancy", True)),
-                reconciler=bool(props.get("reconciler_managed")),
-            )
-
-        live = wait_for_compliance(read, timeout=timeout, subject=subject, progress=pulumi.log.info)
-        state = live.compliance()
-        reported = (live.fluxconfig or {}).get("status") or {}
-        return {
-            **outs,
-            "compliance_state": state.state,
-            "compliance_message": state.message,
-            "source_synced_commit_id": live.commit,
-            "repository_public_key": reported.get("repositoryPublicKey", ""),
-        }
 
     def status(self, live: list[dict[str, Any]]) -> dict[str, Any]:
         """Compliance, synced commit and public key (from FluxConfig status when reconciled)."""
