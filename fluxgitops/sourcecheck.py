@@ -43,7 +43,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import git
 
-from fluxgitops.errors import SECRET_MASK, FieldError, SpecError, TemporaryError
+from fluxgitops.errors import (
+    SECRET_MASK,
+    FieldError,
+    SourceCheckError,
+    SourceUnavailableError,
+)
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, GitRepositorySource
 from fluxgitops.spec.base import secret_value
 from fluxgitops.spec.semver import parse_range
@@ -70,21 +75,6 @@ case "$1" in
   *) printf '%s\\n' "$FLUXGITOPS_GIT_PASSWORD" ;;
 esac
 """
-
-
-class SourceCheckError(SpecError):
-    """The spec is valid but its source does not satisfy it (ref, path, auth or manifests).
-
-    ``report`` holds everything the check found, warnings included.
-    """
-
-    def __init__(self, subject: str, errors: list[FieldError], report: SourceReport) -> None:
-        super().__init__(subject, errors)
-        self.report = report
-
-
-class SourceUnavailableError(TemporaryError):
-    """The source could not be reached in time (raised only for strict checks)."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 
 import yaml
 
-from fluxgitops.errors import PermanentError
+from fluxgitops.errors import ManifestError
 from fluxgitops.spec.extension import DEFAULT_FLUX_VERSION
 from fluxgitops.spec.semver import Version
 from fluxgitops.yamltext import StrictLoader, problem_of
@@ -194,16 +194,6 @@ _REFS: dict[tuple[str, str], tuple[_Ref, ...]] = {
     (NOTIFICATION, "Alert"): (_Ref(("spec", "eventSources"), True, "cross-namespace-ref", None),),
     (NOTIFICATION, "Receiver"): (_Ref(("spec", "resources"), True, "cross-namespace-ref", None),),
 }
-
-
-class ManifestError(PermanentError):
-    """A file in the source is not valid YAML; names the file and line."""
-
-    def __init__(self, file: str, line: int, problem: str) -> None:
-        self.file = file
-        self.line = line
-        self.problem = problem
-        super().__init__(f"{file}:{line}: not valid YAML: {problem}")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from rich.text import Text
 from components.automation import Action, StackRun, run_stack, stack_readers
 from fluxgitops import yamltext
 from fluxgitops.diff import diff_manifests
-from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
+from fluxgitops.errors import FluxGitOpsError, SourceCheckError, SpecError, YamlError
 from fluxgitops.kube.apply import list_owned, read_objects
 from fluxgitops.kube.client import connect
 from fluxgitops.kube.deployed import LiveConfiguration
@@ -46,7 +46,7 @@ from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
 from fluxgitops.plan import Plan, build_plan, to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops.render.manifest import Manifest
-from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
+from fluxgitops.sourcecheck import SourceChecker, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
 from fluxgitops.status import COMPLIANT, condition

@@ -28,7 +28,7 @@ import pulumi
 from lightkube import Client
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, Resource, UpdateResult
 
-from fluxgitops.errors import FluxGitOpsError
+from fluxgitops.errors import FluxGitOpsError, SourceCheckError, SourceUnavailableError
 from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.kube.client import resource_for
 from fluxgitops.kube.deployed import (
@@ -40,7 +40,7 @@ from fluxgitops.kube.deployed import (
 from fluxgitops.kube.discovery import cluster_scoped_kinds
 from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
-from fluxgitops.sourcecheck import SourceCheckError, SourceUnavailableError, check_source
+from fluxgitops.sourcecheck import check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.spec.extension import MultiTenancy
 from fluxgitops.spec.redact import merge_secrets

@@ -35,16 +35,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import httpx2
 from lightkube import ApiError, AsyncClient, Client
 from lightkube.resources.coordination_v1 import Lease
 
 from fluxgitops.errors import LeaseLostError
-from fluxgitops.kube.apply import translate
+from fluxgitops.kube.boundary import API_ERRORS, api_errors
 
 log = logging.getLogger("fluxgitops.reconciler.election")
 
-LEASE_ERRORS = (ApiError, httpx2.HTTPError, OSError)
+LEASE_ERRORS = API_ERRORS
 
 
 def _micro_now() -> str:
@@ -138,10 +137,8 @@ class Fence:
         if not self.enabled:
             return
         self.check(term, what)
-        try:
+        with api_errors(f"Lease {self.namespace}/{self.name}"):
             lease = client.get(Lease, self.name, namespace=self.namespace)
-        except (ApiError, httpx2.HTTPError, OSError) as exc:
-            raise translate(exc, f"Lease {self.namespace}/{self.name}") from exc
         live = term_of(lease.spec)
         if live != (term or self.term):
             raise self._refuse(what, f"sees the lease held by {live}")

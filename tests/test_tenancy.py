@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from fluxgitops.errors import ManifestError
 from fluxgitops.tenancy import (
     RULES,
     FileTree,
     Finding,
     Manifest,
     ManifestCollector,
-    ManifestError,
     check_manifests,
     load_manifests,
 )

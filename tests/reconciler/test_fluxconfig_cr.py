@@ -39,6 +39,7 @@ from fluxgitops.fluxconfig_cr import (
     view,
     with_inventory,
 )
+from fluxgitops.kube.boundary import translate
 from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import labels_for
 from fluxgitops.spec import parse_configuration
@@ -318,12 +319,12 @@ def _api_error(code: int, headers: dict[str, str] | None = None) -> ApiError:
     ("code", "temporary"), [(409, True), (410, True), (429, True), (422, False), (403, False)]
 )
 def test_conflict_gone_and_throttling_are_retried(code: int, temporary: bool) -> None:
-    assert is_temporary(_api_error(code)) is temporary
+    assert is_temporary(translate(_api_error(code), "FluxConfig a/b")) is temporary
 
 
 def test_retry_after_is_honoured_and_unreachable_is_temporary() -> None:
     throttled = _api_error(429, {"Retry-After": "7"})
-    assert retry_after(throttled) == 7.0
+    assert retry_after(translate(throttled, "FluxConfig a/b")) == 7.0
     assert is_temporary(ClusterUnavailableError("down"))
 
 
