@@ -40,6 +40,7 @@ import yaml
 from lightkube import Client, KubeConfig
 
 from components.automation import run_stack
+from fluxgitops.kinds import FLUX_KINDS
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace, read_object
 from fluxgitops.kube.client import register_kinds
 from fluxgitops.local.controlplane import CONTROLLERS, ControlPlane
@@ -47,7 +48,7 @@ from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY, GitServer, record_url
 from fluxgitops.local.loop import EXAMPLE_DIR, start_reconciler
 from fluxgitops.render import Manifest, RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
-from fluxgitops.status import COMPLIANT, FLUX_KINDS, compliance
+from fluxgitops.status import COMPLIANT, compliance
 
 TEAM = Path("teams") / "team-a"
 POLL_S = 0.2

@@ -53,16 +53,14 @@ from pydantic import SecretStr
 
 from fluxgitops.diff import SERVER_ANNOTATIONS, normalize, project
 from fluxgitops.errors import FieldError, SpecError
+from fluxgitops.kinds import FLUX_KINDS, SOURCE_KINDS
 from fluxgitops.render.configuration import RenderOptions, render_configuration
 from fluxgitops.render.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
 from fluxgitops.render.meta import (
     FIELD_MANAGER,
-    KUSTOMIZE_API_VERSION,
     LABEL_CONFIGURATION,
     LABEL_CONFIGURATION_NAMESPACE,
     LABEL_MANAGED_BY,
-    RBAC_API_VERSION,
-    SOURCE_API_VERSION,
     auth_secret_name,
 )
 from fluxgitops.spec.configuration import FluxConfigurationSpec
@@ -72,7 +70,6 @@ from fluxgitops.spec.sources import GitRepositorySource
 from fluxgitops.sshkeys import SshIdentity, public_key_of
 from fluxgitops.status import (
     COMPLIANT,
-    FLUX_KINDS,
     NON_COMPLIANT,
     PENDING,
     SUSPENDED,
@@ -108,24 +105,6 @@ The inverse of ``fluxgitops.render.auth.auth_data`` for the secret fields only;
 ``tests/reconciler/test_fluxconfig_cr.py`` renders every golden configuration and
 checks that reading it back gives the same spec, so the two cannot drift apart.
 """
-
-SOURCE_KINDS = ("GitRepository", "Bucket", "OCIRepository")
-
-MANAGED_KINDS: tuple[tuple[str, str], ...] = (
-    ("v1", "Secret"),
-    ("v1", "ServiceAccount"),
-    (RBAC_API_VERSION, "Role"),
-    (RBAC_API_VERSION, "RoleBinding"),
-    (RBAC_API_VERSION, "ClusterRoleBinding"),
-    (SOURCE_API_VERSION, "GitRepository"),
-    (SOURCE_API_VERSION, "Bucket"),
-    (SOURCE_API_VERSION, "OCIRepository"),
-    (KUSTOMIZE_API_VERSION, "Kustomization"),
-)
-"""Every (apiVersion, kind) ``render_configuration`` produces besides the FluxConfig: what the
-reconciler watches (by label) and cleans up."""
-
-RBAC_KINDS = frozenset({"ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding"})
 
 FINALIZER = "fluxgitops.io/finalizer"
 ANNOTATION_FORCE_FINALIZE = "fluxgitops.io/force-finalize"

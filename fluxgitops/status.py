@@ -21,13 +21,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fluxgitops.kinds import FLUX_KINDS
+
 COMPLIANT = "Compliant"
 NON_COMPLIANT = "Non-Compliant"
 PENDING = "Pending"
 SUSPENDED = "Suspended"
 UNKNOWN = "Unknown"
-
-FLUX_KINDS = frozenset({"GitRepository", "Bucket", "OCIRepository", "Kustomization", "HelmRelease"})
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from lightkube import Client
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, Resource, UpdateResult
 
 from fluxgitops.errors import FluxGitOpsError, SourceCheckError, SourceUnavailableError
+from fluxgitops.kinds import RBAC_KINDS, SOURCE_KINDS
 from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.kube.client import resource_for
 from fluxgitops.kube.deployed import (
@@ -48,7 +49,6 @@ from fluxgitops.stack import ssh_key_problems
 from fluxgitops.status import compliance, synced_commit
 from providers.objectset import ObjectSetProvider, client_for
 
-SHARED_KINDS = ("ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding")
 OUTPUTS = (
     "objects",
     "object_keys",
@@ -147,7 +147,7 @@ class FluxConfigurationProvider(ObjectSetProvider):
 
     def protected(self, client: Client, key: ObjectKey, props: dict[str, Any]) -> bool:
         """Namespace-shared ``flux-applier`` RBAC stays while another FluxConfig is there."""
-        if key.kind not in SHARED_KINDS:
+        if key.kind not in RBAC_KINDS:
             return False
         spec = props.get("spec") or {}
         namespace, name = spec.get("namespace", "default"), spec.get("name")
@@ -194,8 +194,7 @@ class FluxConfigurationProvider(ObjectSetProvider):
     def status(self, live: list[dict[str, Any]]) -> dict[str, Any]:
         """Compliance, synced commit and public key (from FluxConfig status when reconciled)."""
         state = compliance(live)
-        sources = ("GitRepository", "Bucket", "OCIRepository")
-        source = next((o for o in live if o.get("kind") in sources), None)
+        source = next((o for o in live if o.get("kind") in SOURCE_KINDS), None)
         fluxconfig = next((o for o in live if o.get("kind") == FLUXCONFIG_KIND), None)
         reported = (fluxconfig or {}).get("status") or {}
         return {

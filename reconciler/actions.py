@@ -51,7 +51,6 @@ from fluxgitops.errors import (
 from fluxgitops.fluxconfig_cr import (
     ANNOTATION_FORCE_FINALIZE,
     FINALIZER,
-    RBAC_KINDS,
     DesiredConfiguration,
     Outcome,
     Phase,
@@ -66,6 +65,7 @@ from fluxgitops.fluxconfig_cr import (
     subject,
     view,
 )
+from fluxgitops.kinds import RBAC_KINDS
 from fluxgitops.kube.apply import apply_manifests
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for

@@ -26,8 +26,8 @@ from fluxgitops.fluxconfig_cr import (
     resource_version,
     view,
 )
+from fluxgitops.kinds import FLUX_KINDS
 from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.status import FLUX_KINDS
 
 ConfigKey = tuple[str, str]
 """``(namespace, name)`` of a FluxConfig."""

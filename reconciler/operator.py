@@ -40,7 +40,6 @@ from lightkube.config.kubeconfig import SingleConfig
 
 from fluxgitops.errors import FluxGitOpsError, LeaseLostError
 from fluxgitops.fluxconfig_cr import (
-    MANAGED_KINDS,
     build_status,
     inventory_keys,
     status_changed,
@@ -48,6 +47,7 @@ from fluxgitops.fluxconfig_cr import (
     subject,
     with_inventory,
 )
+from fluxgitops.kinds import MANAGED_KINDS
 from fluxgitops.kube.client import load_config, register_kinds, resource_for
 from fluxgitops.kube.deployed import read_deployed
 from fluxgitops.render.manifest import Manifest, ObjectKey

@@ -22,13 +22,12 @@ from lightkube.operators import not_exists
 
 from fluxgitops.errors import DeletionTimeoutError, OwnershipConflictError
 from fluxgitops.fluxconfig_cr import (
-    MANAGED_KINDS,
-    RBAC_KINDS,
     deletable,
     foreign_owner,
     subject,
     view,
 )
+from fluxgitops.kinds import MANAGED_KINDS, RBAC_KINDS
 from fluxgitops.kube.apply import delete_objects, list_labelled, read_object
 from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.render.meta import LABEL_CONFIGURATION, LABEL_CONFIGURATION_NAMESPACE, labels_for

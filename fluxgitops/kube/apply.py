@@ -21,6 +21,7 @@ from lightkube.resources.core_v1 import Namespace
 from lightkube.types import PatchType
 
 from fluxgitops.errors import AlreadyExistsError, DeletionTimeoutError, NotFoundError
+from fluxgitops.kinds import CLUSTER_SCOPED_KINDS, OWNED_KINDS
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
 from fluxgitops.render.manifest import Manifest, ObjectKey
@@ -135,19 +136,6 @@ def delete_objects(
                 f"controllers running? Retry, or set removeFinalizers: true to drop them"
             )
         time.sleep(poll)
-
-
-CLUSTER_SCOPED_KINDS = frozenset(
-    {"ClusterRoleBinding", "ClusterRole", "Namespace", "CustomResourceDefinition"}
-)
-OWNED_KINDS = (
-    ("v1", "Secret"),
-    ("source.toolkit.fluxcd.io/v1", "GitRepository"),
-    ("source.toolkit.fluxcd.io/v1", "Bucket"),
-    ("source.toolkit.fluxcd.io/v1", "OCIRepository"),
-    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
-    ("fluxgitops.io/v1alpha1", "FluxConfig"),
-)
 
 
 def list_labelled(

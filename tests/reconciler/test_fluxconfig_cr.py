@@ -18,7 +18,6 @@ from lightkube import ApiError
 
 from fluxgitops.errors import ClusterUnavailableError, SpecError
 from fluxgitops.fluxconfig_cr import (
-    MANAGED_KINDS,
     REASON_FAILED,
     REASON_INVALID,
     REASON_PROGRESSING,
@@ -39,6 +38,7 @@ from fluxgitops.fluxconfig_cr import (
     view,
     with_inventory,
 )
+from fluxgitops.kinds import MANAGED_KINDS
 from fluxgitops.kube.boundary import translate
 from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import labels_for
