@@ -66,6 +66,7 @@ from fluxgitops.render.meta import (
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.importing import Imported
 from fluxgitops.spec.parse import parse_configuration
+from fluxgitops.spec.secrets import PROTECTED_SETTINGS
 from fluxgitops.spec.sources import GitRepositorySource
 from fluxgitops.sshkeys import SshIdentity, public_key_of
 from fluxgitops.status import (
@@ -82,29 +83,6 @@ from fluxgitops.status import (
 
 CR_ONLY_FIELDS = ("multiTenancy", "generateSshKey", "protectedSettingsRef")
 """Keys of the CR spec that are not part of the configuration itself."""
-
-PROTECTED_SETTINGS: Mapping[str, Mapping[str, str]] = {
-    "gitRepository": {"identity": "sshPrivateKey", "password": "httpsKey"},
-    "bucket": {"secretkey": "secretKey"},
-    "azureBlob": {
-        "accountKey": "accountKey",
-        "sasKey": "sasToken",
-        "clientSecret": "servicePrincipal.clientSecret",
-        "clientCertificate": "servicePrincipal.clientCertificate",
-        "clientCertificatePassword": "servicePrincipal.clientCertificatePassword",
-    },
-    "ociRepository": {
-        "tls.crt": "tlsConfig.clientCertificate",
-        "tls.key": "tlsConfig.privateKey",
-        "ca.crt": "tlsConfig.caCertificate",
-    },
-}
-"""Source block → auth Secret key → the secret field (in that block) it came from.
-
-The inverse of ``fluxgitops.render.auth.auth_data`` for the secret fields only;
-``tests/reconciler/test_fluxconfig_cr.py`` renders every golden configuration and
-checks that reading it back gives the same spec, so the two cannot drift apart.
-"""
 
 FINALIZER = "fluxgitops.io/finalizer"
 ANNOTATION_FORCE_FINALIZE = "fluxgitops.io/force-finalize"
