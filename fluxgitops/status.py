@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fluxgitops.fluxconfig.vocabulary import READY
 from fluxgitops.kinds import FLUX_KINDS
 
 COMPLIANT = "Compliant"
@@ -63,7 +64,7 @@ def object_state(obj: Mapping[str, Any]) -> tuple[str, str]:
     """
     if (obj.get("spec") or {}).get("suspend"):
         return SUSPENDED, "suspended"
-    ready = condition(obj, "Ready")
+    ready = condition(obj, READY)
     if ready is None:
         return PENDING, "not reconciled yet"
     reason, message = ready.get("reason") or "", str(ready.get("message", ""))

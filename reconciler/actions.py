@@ -4,7 +4,7 @@ Synchronous lightkube calls (``fluxgitops.kube``), run by
 ``reconciler.operator`` in its worker threads; every function takes the
 client and a snapshot of what the operator knows, and returns what happened —
 no shared state is touched here. Decisions (what the CR means, what is owned,
-what the status says) come from the pure ``fluxgitops.fluxconfig_cr``.
+what the status says) come from the pure ``fluxgitops.fluxconfig``.
 Errors are classified by class (``fluxgitops.kube.boundary`` maps API answers
 once), never raised past the caller: temporary ones (API unreachable, 429,
 5xx, 409/410) retry with backoff; permanent ones stall the
@@ -13,7 +13,7 @@ FluxConfig with a message. The generated private key is never logged.
 Ownership (the I/O in ``reconciler.ownership``): before anything is applied,
 every object the FluxConfig renders is checked against the live one (the watch
 cache, else a read):
-``fluxconfig_cr.foreign_owner`` must find it absent or ours, or nothing is
+``fluxconfig.ownership.foreign_owner`` must find it absent or ours, or nothing is
 written and the FluxConfig is Stalled ``OwnershipConflict``. Pruning and
 finalizing delete only what the inventory (``status.inventory``) says we
 applied, plus objects labelled for the configuration that one of our field
@@ -48,23 +48,19 @@ from fluxgitops.errors import (
     StaleObjectError,
     TemporaryError,
 )
-from fluxgitops.fluxconfig_cr import (
-    ANNOTATION_FORCE_FINALIZE,
-    FINALIZER,
+from fluxgitops.fluxconfig.drift import view
+from fluxgitops.fluxconfig.ownership import inventory_keys
+from fluxgitops.fluxconfig.readback import (
     DesiredConfiguration,
-    Outcome,
-    Phase,
     configuration_from_cr,
     decode_secret_data,
     identity_from_secret,
-    inventory_keys,
     owned_manifests,
     protected_settings_ref,
     secret_to_read,
-    stale_keys,
-    subject,
-    view,
 )
+from fluxgitops.fluxconfig.status import Outcome, stale_keys
+from fluxgitops.fluxconfig.vocabulary import ANNOTATION_FORCE_FINALIZE, FINALIZER, Phase, subject
 from fluxgitops.kinds import RBAC_KINDS
 from fluxgitops.kube.apply import apply_manifests
 from fluxgitops.kube.boundary import api_errors, or_none

@@ -39,14 +39,9 @@ from lightkube import AsyncClient, Client
 from lightkube.config.kubeconfig import SingleConfig
 
 from fluxgitops.errors import FluxGitOpsError, LeaseLostError
-from fluxgitops.fluxconfig_cr import (
-    build_status,
-    inventory_keys,
-    status_changed,
-    status_patch,
-    subject,
-    with_inventory,
-)
+from fluxgitops.fluxconfig.ownership import inventory_keys, with_inventory
+from fluxgitops.fluxconfig.status import build_status, status_changed, status_patch
+from fluxgitops.fluxconfig.vocabulary import subject
 from fluxgitops.kinds import MANAGED_KINDS
 from fluxgitops.kube.client import load_config, register_kinds, resource_for
 from fluxgitops.kube.deployed import read_deployed

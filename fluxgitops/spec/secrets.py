@@ -5,7 +5,7 @@ A secret field is a ``SecretStr`` field marked ``SecretKey(key, arm=...)``
 its camelCase path from the configuration root, its key in the auth Secret and
 its ARM protected-setting name; the tables the other layers need are derived
 here: ``PROTECTED_SETTINGS`` (source block → Secret key → field inside the
-block: reading a FluxConfig's Secret back, ``fluxgitops.fluxconfig_cr``) and
+block: reading a FluxConfig's Secret back, ``fluxgitops.fluxconfig.readback``) and
 ``ARM_PROTECTED_SETTINGS`` (ARM key → block and field: ``fluxgitops.spec.arm``).
 ``fluxgitops.spec.parse.SECRET_FIELDS`` (redaction, error masking) and the
 FluxConfig's exclusion of secret values (``fluxgitops.render.fluxconfig``) read
@@ -85,7 +85,7 @@ PROTECTED_SETTINGS: Mapping[str, Mapping[str, str]] = {
 """Source block → auth Secret key → the secret field (in that block) it came from.
 
 The inverse of ``fluxgitops.render.auth.auth_data`` for the secret fields only;
-``tests/reconciler/test_fluxconfig_cr.py`` renders every golden configuration and
+``tests/fluxconfig/test_readback.py`` renders every golden configuration and
 checks that reading it back gives the same spec."""
 
 ARM_PROTECTED_SETTINGS: Mapping[str, tuple[str, str]] = {
