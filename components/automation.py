@@ -39,9 +39,8 @@ from fluxgitops.kube.deployed import (
     read_configuration,
     wait_for_compliance,
 )
-from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
-from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.local.toolchain import REPO_ROOT, tool_path
+from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholders
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
 

@@ -24,8 +24,7 @@ from pulumi.runtime import get_config
 
 from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
-from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
-from fluxgitops.local.gitserver import stack_placeholders
+from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholders
 from fluxgitops.stack import CONFIG_KEY, Cluster, parse_stack
 
 

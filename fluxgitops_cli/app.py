@@ -34,15 +34,13 @@ from fluxgitops.kube.deployed import LiveConfiguration
 from fluxgitops.local.controlplane import (
     FLUX_CONTROLLERS,
     ControlPlane,
-    local_dir,
     process_status,
     read_state,
-    resolve_kubeconfig,
     stop_detached,
 )
-from fluxgitops.local.gitserver import local_git_url, stack_placeholders
 from fluxgitops.local.loop import start_loop
 from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
+from fluxgitops.localrefs import local_dir, local_git_url, resolve_kubeconfig, stack_placeholders
 from fluxgitops.plan import Plan, build_plan, to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops.render.manifest import Manifest

@@ -59,10 +59,8 @@ from fluxgitops.local.processes import (
     free_port,
     health_check,
     http_ok,
-    local_dir,
     process_status,
     read_state,
-    resolve_kubeconfig,
     stop_detached,
 )
 from fluxgitops.local.toolchain import tool_path
@@ -554,10 +552,8 @@ __all__ = [
     "FLUX_CONTROLLERS",
     "ControlPlane",
     "free_port",
-    "local_dir",
     "process_status",
     "read_state",
-    "resolve_kubeconfig",
     "running",
     "stop_detached",
 ]
