@@ -53,7 +53,7 @@ from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, GitReposit
 from fluxgitops.spec.base import secret_value
 from fluxgitops.spec.semver import parse_range
 from fluxgitops.spec.sources import RepositoryRef
-from fluxgitops.tenancy import Finding, Manifest, ManifestCollector, check_manifests
+from fluxgitops.tenancy import FileManifest, Finding, ManifestCollector, check_manifests
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +464,7 @@ class SourceChecker:
             )
             return SourceReport(spec.name, url, resolved.description, errors=(error,))
         errors: list[FieldError] = []
-        manifests: dict[tuple[str, int], Manifest] = {}
+        manifests: dict[tuple[str, int], FileManifest] = {}
         # file → the field path of the first Kustomization that reached it (through ../base too)
         owners: dict[str, str] = {}
         repo = git.Repo(repo_dir)

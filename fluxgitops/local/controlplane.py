@@ -70,8 +70,6 @@ from fluxgitops.spec.extension import FluxExtensionSpec
 
 READY_TIMEOUT = 60.0
 
-CONTROLLERS = FLUX_CONTROLLERS  # the name older callers import
-
 
 @dataclass
 class ControlPlane:
@@ -548,7 +546,6 @@ def running(
 
 
 __all__ = [
-    "CONTROLLERS",
     "FLUX_CONTROLLERS",
     "ControlPlane",
     "free_port",
