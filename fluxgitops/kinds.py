@@ -34,6 +34,12 @@ applies (Kustomization, HelmRelease); ``ours``: the FluxConfig; ``cluster``: a b
 cluster-scoped kind we create or read."""
 
 
+def split_api_version(api_version: str) -> tuple[str, str]:
+    """``apps/v1`` → ``("apps", "v1")``; the core group is ``""`` (``v1`` → ``("", "v1")``)."""
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind: where the API serves it, how it is scoped, what it is to us."""
@@ -49,12 +55,12 @@ class Kind:
     @property
     def group(self) -> str:
         """The API group (``""`` for the core group)."""
-        return self.api_version.rpartition("/")[0]
+        return split_api_version(self.api_version)[0]
 
     @property
     def version(self) -> str:
         """The API version without the group."""
-        return self.api_version.rpartition("/")[2]
+        return split_api_version(self.api_version)[1]
 
     @property
     def custom(self) -> bool:

@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol
 import yaml
 
 from fluxgitops.errors import ManifestError
+from fluxgitops.kinds import split_api_version
 from fluxgitops.spec.extension import DEFAULT_FLUX_VERSION
 from fluxgitops.spec.semver import Version
 from fluxgitops.yamltext import StrictLoader, problem_of
@@ -222,12 +223,12 @@ class FileManifest:
     @property
     def group(self) -> str:
         """The API group (empty for the core group)."""
-        return self.api_version.rpartition("/")[0]
+        return split_api_version(self.api_version)[0]
 
     @property
     def version(self) -> str:
         """The API version without the group."""
-        return self.api_version.rpartition("/")[2]
+        return split_api_version(self.api_version)[1]
 
     @property
     def kind(self) -> str:

@@ -2,35 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fluxgitops.fluxconfig.drift import drifted, view
-
-NOW = "2026-01-01T00:00:00Z"
-
-
-def _flux(
-    ready: str | None, *, generation: int = 1, reason: str = "", message: str = ""
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-        "kind": "Kustomization",
-        "metadata": {"name": "k", "namespace": "n", "generation": generation},
-    }
-    if ready is not None:
-        body["status"] = {
-            "observedGeneration": generation,
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": ready,
-                    "reason": reason,
-                    "message": message,
-                    "lastTransitionTime": NOW,
-                }
-            ],
-        }
-    return body
+from tests.fluxconfig.support import flux_object
 
 
 def test_drift_ignores_server_defaults_and_hashes_secret_values() -> None:
@@ -56,7 +29,7 @@ def test_drift_ignores_server_defaults_and_hashes_secret_values() -> None:
 
 
 def test_view_keeps_only_the_flux_objects_of_an_inventory() -> None:
-    body = _flux("True")
+    body = flux_object("True")
     body["status"]["inventory"] = {
         "entries": [
             {"id": "n_web_apps_Deployment", "v": "v1"},
@@ -65,4 +38,4 @@ def test_view_keeps_only_the_flux_objects_of_an_inventory() -> None:
     }
     kept = view(body)["status"]["inventory"]["entries"]
     assert kept == [{"id": "n_web_helm.toolkit.fluxcd.io_HelmRelease", "v": "v2"}]
-    assert "inventory" not in view(_flux("True"))["status"]
+    assert "inventory" not in view(flux_object("True"))["status"]

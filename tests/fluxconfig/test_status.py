@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fluxgitops.fluxconfig.status import (
     Outcome,
     build_status,
@@ -19,34 +17,9 @@ from fluxgitops.fluxconfig.vocabulary import (
 )
 from fluxgitops.render import ObjectKey, render_configuration
 from fluxgitops.spec import parse_configuration
-
-NOW = "2026-01-01T00:00:00Z"
+from tests.fluxconfig.support import NOW, flux_object
 
 LATER = "2026-01-01T00:05:00Z"
-
-
-def _flux(
-    ready: str | None, *, generation: int = 1, reason: str = "", message: str = ""
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-        "kind": "Kustomization",
-        "metadata": {"name": "k", "namespace": "n", "generation": generation},
-    }
-    if ready is not None:
-        body["status"] = {
-            "observedGeneration": generation,
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": ready,
-                    "reason": reason,
-                    "message": message,
-                    "lastTransitionTime": NOW,
-                }
-            ],
-        }
-    return body
 
 
 def test_status_moves_pending_compliant_non_compliant() -> None:
@@ -58,7 +31,7 @@ def test_status_moves_pending_compliant_non_compliant() -> None:
     assert (ready["Ready"]["status"], ready["Ready"]["reason"]) == ("Unknown", REASON_PROGRESSING)
     assert pending["observedGeneration"] == 3
 
-    compliant = build_status(pending, outcome=applied, flux=[(key, _flux("True"))], now=LATER)
+    compliant = build_status(pending, outcome=applied, flux=[(key, flux_object("True"))], now=LATER)
     ready = {c["type"]: c for c in compliant["conditions"]}
     assert compliant["complianceState"] == "Compliant"
     assert (ready["Ready"]["status"], ready["Ready"]["reason"]) == ("True", REASON_SUCCEEDED)
@@ -66,12 +39,12 @@ def test_status_moves_pending_compliant_non_compliant() -> None:
     assert compliant["statuses"][0]["statusConditions"][0]["type"] == "Ready"
 
     same = build_status(
-        compliant, outcome=applied, flux=[(key, _flux("True"))], now="2027-01-01T00:00:00Z"
+        compliant, outcome=applied, flux=[(key, flux_object("True"))], now="2027-01-01T00:00:00Z"
     )
     assert not status_changed(compliant, same)
     assert same["statusUpdatedAt"] == compliant["statusUpdatedAt"]
 
-    failing = _flux("False", reason="BuildFailed", message="kustomize build failed")
+    failing = flux_object("False", reason="BuildFailed", message="kustomize build failed")
     broken = build_status(compliant, outcome=applied, flux=[(key, failing)], now=LATER)
     ready = {c["type"]: c for c in broken["conditions"]}
     assert broken["complianceState"] == "Non-Compliant"
@@ -113,7 +86,7 @@ def test_status_lists_applied_helm_releases_with_applied_by() -> None:
     status = build_status(
         None,
         outcome=Outcome("applied", 1, applied=3),
-        flux=[(key, _flux("True"))],
+        flux=[(key, flux_object("True"))],
         deployed=[(release, failing, ("n", "k"))],
         now=NOW,
     )

@@ -36,7 +36,7 @@ def _config_map(namespace: str, version: str | None = None, value: str = "1") ->
     return ConfigMap(metadata=meta, data={"a": value})
 
 
-def _api_error(code: int, headers: dict[str, str] | None = None) -> ApiError:
+def api_error(code: int, headers: dict[str, str] | None = None) -> ApiError:
     """An API answer the local API server will not give on demand (throttling, outage)."""
     request = httpx2.Request("PATCH", "https://x/y")
     response = httpx2.Response(
@@ -76,13 +76,13 @@ def test_invalid_object_is_rejected_permanently(admin: Client) -> None:
 
 
 def test_throttling_is_temporary_with_the_servers_delay() -> None:
-    error = translate(_api_error(429, {"Retry-After": "7"}), "FluxConfig a/b")
+    error = translate(api_error(429, {"Retry-After": "7"}), "FluxConfig a/b")
     assert isinstance(error, ClusterUnavailableError)
     assert error.retry_after == 7.0
 
 
 def test_gone_is_temporary() -> None:
-    assert isinstance(translate(_api_error(410), "FluxConfig a/b"), StaleObjectError)
+    assert isinstance(translate(api_error(410), "FluxConfig a/b"), StaleObjectError)
 
 
 def test_unreachable_is_temporary() -> None:
@@ -92,5 +92,5 @@ def test_unreachable_is_temporary() -> None:
 
 
 def test_not_found_is_not_temporary() -> None:
-    assert not isinstance(translate(_api_error(404), "FluxConfig a/b"), TemporaryError)
-    assert isinstance(translate(_api_error(404), "FluxConfig a/b"), NotFoundError)
+    assert not isinstance(translate(api_error(404), "FluxConfig a/b"), TemporaryError)
+    assert isinstance(translate(api_error(404), "FluxConfig a/b"), NotFoundError)

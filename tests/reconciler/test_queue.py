@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx2
 import pytest
-from lightkube import ApiError
 
 from fluxgitops.errors import ClusterUnavailableError
 from fluxgitops.fluxconfig.drift import view
@@ -16,33 +14,7 @@ from fluxgitops.render import Manifest
 from reconciler.actions import is_temporary, retry_after
 from reconciler.inventory import Inventory
 from reconciler.workqueue import Backoff, WorkQueue
-
-
-def _flux(
-    ready: str | None, *, generation: int = 1, reason: str = "", message: str = ""
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-        "kind": "Kustomization",
-        "metadata": {"name": "k", "namespace": "n", "generation": generation},
-    }
-    if ready is not None:
-        body["status"] = {
-            "observedGeneration": generation,
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": ready,
-                    "reason": reason,
-                    "message": message,
-                    "lastTransitionTime": NOW,
-                }
-            ],
-        }
-    return body
-
-
-NOW = "2026-01-01T00:00:00Z"
+from tests.kube.test_boundary import api_error
 
 
 def test_object_events_mean_drift_status_or_prune() -> None:
@@ -95,25 +67,14 @@ def test_workqueue_merges_and_never_hands_out_a_key_twice() -> None:
     assert backoff.next("k") == 0.5
 
 
-def _api_error(code: int, headers: dict[str, str] | None = None) -> ApiError:
-    request = httpx2.Request("PATCH", "https://x/y")
-    response = httpx2.Response(
-        code,
-        json={"kind": "Status", "code": code, "message": "m"},
-        headers=headers,
-        request=request,
-    )
-    return ApiError(request=request, response=response)
-
-
 @pytest.mark.parametrize(
     ("code", "temporary"), [(409, True), (410, True), (429, True), (422, False), (403, False)]
 )
 def test_conflict_gone_and_throttling_are_retried(code: int, temporary: bool) -> None:
-    assert is_temporary(translate(_api_error(code), "FluxConfig a/b")) is temporary
+    assert is_temporary(translate(api_error(code), "FluxConfig a/b")) is temporary
 
 
 def test_retry_after_is_honoured_and_unreachable_is_temporary() -> None:
-    throttled = _api_error(429, {"Retry-After": "7"})
+    throttled = api_error(429, {"Retry-After": "7"})
     assert retry_after(translate(throttled, "FluxConfig a/b")) == 7.0
     assert is_temporary(ClusterUnavailableError("down"))
