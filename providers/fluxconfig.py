@@ -47,7 +47,13 @@ from fluxgitops.spec.extension import MultiTenancy
 from fluxgitops.spec.redact import merge_secrets
 from fluxgitops.stack import ssh_key_problems
 from fluxgitops.status import compliance, synced_commit
-from providers.objectset import Desired, ObjectSetProvider, client_for
+from providers.objectset import (
+    TYPE_MODULE,
+    Desired,
+    ObjectSetProvider,
+    client_for,
+    with_old_type,
+)
 
 OUTPUTS = (
     "objects",
@@ -199,7 +205,7 @@ class FluxConfigurationProvider(ObjectSetProvider):
         }
 
 
-class FluxConfigurationResource(Resource):
+class FluxConfigurationResource(Resource, module=TYPE_MODULE, name="FluxConfiguration"):
     """One Flux configuration on one cluster, applied by ``FluxConfigurationProvider``.
 
     ``secrets`` and ``kubeconfig_content`` are stored as Pulumi secrets.
@@ -220,5 +226,5 @@ class FluxConfigurationResource(Resource):
             FluxConfigurationProvider(),
             name,
             {**props, **dict.fromkeys(OUTPUTS)},
-            pulumi.ResourceOptions.merge(secret, opts),
+            with_old_type(pulumi.ResourceOptions.merge(secret, opts)),
         )

@@ -16,7 +16,7 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from fluxgitops.render import Manifest
-from providers.objectset import Desired, ObjectSetProvider
+from providers.objectset import TYPE_MODULE, Desired, ObjectSetProvider, with_old_type
 
 
 class ManifestsProvider(ObjectSetProvider):
@@ -35,7 +35,7 @@ class ManifestsProvider(ObjectSetProvider):
         )
 
 
-class ManifestsResource(Resource):
+class ManifestsResource(Resource, module=TYPE_MODULE, name="Manifests"):
     """A set of Kubernetes objects applied by ``ManifestsProvider``."""
 
     objects: pulumi.Output[dict[str, Any]]
@@ -49,5 +49,5 @@ class ManifestsResource(Resource):
             ManifestsProvider(),
             name,
             {**props, "set_name": name, "objects": None, "object_keys": None},
-            pulumi.ResourceOptions.merge(secret, opts),
+            with_old_type(pulumi.ResourceOptions.merge(secret, opts)),
         )

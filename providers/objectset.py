@@ -18,6 +18,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
 from lightkube import Client
 from pulumi.dynamic import (
     CheckFailure,
@@ -37,6 +38,18 @@ from fluxgitops.render import Manifest, ObjectKey
 from fluxgitops.render.manifest import SECRET_DATA_FIELDS
 
 CONNECTION_INPUTS = ("kubeconfig", "kubeconfig_content", "context")
+
+TYPE_MODULE = "fluxgitops"
+"""Our dynamic resources' types are ``pulumi-python:dynamic/fluxgitops:<Name>``."""
+OLD_DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+"""The type every dynamic resource had before it had its own: an alias, so existing stacks
+adopt the new type in place instead of replacing their resources."""
+
+
+def with_old_type(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """``opts`` plus the alias to ``OLD_DYNAMIC_TYPE``."""
+    alias = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_DYNAMIC_TYPE)])
+    return pulumi.ResourceOptions.merge(alias, opts)
 
 
 def key_string(key: ObjectKey) -> str:
