@@ -564,13 +564,5 @@ class OciRepositorySource(LocalAuthRefMixin):
         return self
 
 
-SOURCE_KINDS: dict[str, str] = {
-    "GitRepository": "git_repository",
-    "Bucket": "bucket",
-    "AzureBlob": "azure_blob",
-    "OCIRepository": "oci_repository",
-}
-"""``sourceKind`` → the spec field that must hold that source block."""
-
 SourceKind = Literal["GitRepository", "Bucket", "AzureBlob", "OCIRepository"]
 Source = GitRepositorySource | BucketSource | AzureBlobSource | OciRepositorySource
