@@ -22,6 +22,7 @@ pydantic error it replaces can quote secret input.
     │   ├── ApplyConflictError          another field manager owns fields we set (force takes)
     │   ├── OwnershipConflictError      an object we would write belongs to someone else
     │   ├── ReconciliationError         Flux reports the configuration Non-Compliant (fix the repo)
+    │   ├── FluxV1InstalledError        Flux v1 is on the cluster: migrate before installing v2
     │   └── ClusterRejectedError        the API server refused an object (422, 403, …)
     │       ├── ObjectTooLargeError     … because it is too large (413, etcd's 1.5 MiB limit)
     │       ├── AlreadyExistsError      … because a create found it there (409 AlreadyExists)
@@ -182,6 +183,11 @@ class OwnershipConflictError(PermanentError):
             f"was applied — rename the configuration or its Kustomizations, or delete or "
             f"relabel the other objects; retried periodically"
         )
+
+
+class FluxV1InstalledError(PermanentError):
+    """Flux v1 (CRDs, the flux daemon, or Azure sourceControlConfigurations) is on a cluster
+    that would get Flux v2; the message is the migration plan (``fluxgitops.migrate``)."""
 
 
 class ClusterRejectedError(PermanentError):

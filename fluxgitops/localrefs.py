@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from fluxgitops.stack import DEFAULT_PLACEHOLDERS, LOCAL_GIT
@@ -27,10 +28,21 @@ def local_dir() -> Path:
     return Path(os.environ.get("FLUXGITOPS_LOCAL_DIR", default))
 
 
+def member_dir(index: int, base: Path | None = None) -> Path:
+    """The working directory of local cluster ``index`` (2…): ``<local_dir>-<index>``
+    (``fluxgitops.local.fleet``)."""
+    root = base or local_dir()
+    return root.with_name(f"{root.name}-{index}")
+
+
 def resolve_kubeconfig(value: str | None) -> str | None:
-    """A stack's ``kubeconfig``: ``local`` is the local control plane's; ``~`` is expanded."""
+    """A stack's ``kubeconfig``: ``local`` is the local control plane's, ``local-<n>`` local
+    cluster n's (``fluxgitops.local.fleet``, started by ``local up --clusters N``); ``~`` is
+    expanded."""
     if value == "local":
         return str(local_dir() / "kubeconfig")
+    if value is not None and re.fullmatch(r"local-\d+", value):
+        return str(member_dir(int(value.split("-")[1])) / "kubeconfig")
     return str(Path(value).expanduser()) if value else None
 
 

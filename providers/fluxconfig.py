@@ -10,14 +10,10 @@ field changes. ``name``, ``namespace`` and ``scope`` changes replace. Outputs
 add ``object_keys``, ``compliance_state``, ``compliance_message``,
 ``source_synced_commit_id``, ``repository_public_key``. With the reconciler
 off, an SSH source without a key fails the check (nothing would generate it).
-With ``waitForReconciliation`` (Azure's name) create and update end only when
-the configuration is Compliant — read from the FluxConfig status the reconciler
-writes and the live Flux objects, including what the Kustomizations applied
-(``fluxgitops.kube.deployed``) — and fail with the failing Flux object's own
-message when it is Non-Compliant or ``reconciliationWaitDuration`` (default
-10m) runs out. The machinery is in ``providers.objectset``; this module only
-says how to render, what to wait for and what to report. Used by
-``components.flux_configuration``.
+Create and update end when the objects are applied; ``waitForReconciliation``
+(Azure's name) is ``providers.reconciliation``, a resource of its own. The
+machinery is in ``providers.objectset``; this module only says how to render
+and what to report. Used by ``components.flux_configuration``.
 """
 
 from __future__ import annotations
@@ -32,12 +28,6 @@ from fluxgitops.errors import FluxGitOpsError, SourceCheckError, SourceUnavailab
 from fluxgitops.kinds import RBAC_KINDS, SOURCE_KINDS
 from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import resource_for
-from fluxgitops.kube.deployed import (
-    DEFAULT_WAIT,
-    LiveConfiguration,
-    read_configuration,
-    wait_for_compliance,
-)
 from fluxgitops.kube.discovery import cluster_scoped_kinds
 from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
@@ -160,36 +150,6 @@ class FluxConfigurationProvider(ObjectSetProvider):
             return any(
                 o.metadata.name != name for o in client.list(fluxconfig, namespace=namespace)
             )
-
-    def after_apply(
-        self, props: dict[str, Any], desired: Desired, outs: dict[str, Any]
-    ) -> dict[str, Any]:
-        """With ``waitForReconciliation``: wait until Compliant, then report it."""
-        spec: FluxConfigurationSpec = desired.spec
-        if not spec.wait_for_reconciliation:
-            return outs
-        client = client_for(props)
-        timeout = (spec.reconciliation_wait_duration or DEFAULT_WAIT).total_seconds()
-        subject = f"FluxConfiguration {spec.namespace}/{spec.name}"
-
-        def read() -> LiveConfiguration:
-            return read_configuration(
-                client,
-                spec,
-                multi_tenancy=bool(props.get("multi_tenancy", True)),
-                reconciler=bool(props.get("reconciler_managed")),
-            )
-
-        live = wait_for_compliance(read, timeout=timeout, subject=subject, progress=pulumi.log.info)
-        state = live.compliance()
-        reported = (live.fluxconfig or {}).get("status") or {}
-        return {
-            **outs,
-            "compliance_state": state.state,
-            "compliance_message": state.message,
-            "source_synced_commit_id": live.commit,
-            "repository_public_key": reported.get("repositoryPublicKey", ""),
-        }
 
     def status(self, live: list[dict[str, Any]]) -> dict[str, Any]:
         """Compliance, synced commit and public key (from FluxConfig status when reconciled)."""
