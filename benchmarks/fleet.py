@@ -40,7 +40,7 @@ from fluxgitops.kube.apply import apply_manifests, ensure_namespace, read_object
 from fluxgitops.kube.client import register_kinds
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.fleet import start_members, stop_members
-from fluxgitops.local.processes import resolve_kubeconfig
+from fluxgitops.localrefs import resolve_kubeconfig
 from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
 

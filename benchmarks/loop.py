@@ -41,14 +41,15 @@ import yaml
 from lightkube import Client, KubeConfig
 
 from components.automation import run_stack
+from fluxgitops.kinds import FLUX_KINDS
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace, read_object
 from fluxgitops.kube.client import register_kinds
-from fluxgitops.local.controlplane import CONTROLLERS, ControlPlane
+from fluxgitops.local.controlplane import FLUX_CONTROLLERS, ControlPlane
 from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY, GitServer, record_url
 from fluxgitops.local.loop import EXAMPLE_DIR, start_reconciler
 from fluxgitops.render import Manifest, RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
-from fluxgitops.status import COMPLIANT, FLUX_KINDS, compliance
+from fluxgitops.status import COMPLIANT, compliance
 
 TEAM = Path("teams") / "team-a"
 POLL_S = 0.2
@@ -163,7 +164,7 @@ def main(sizes: Sequence[int]) -> None:
     print(f"{'configs':>7} {'up→Compliant':>13} {'floor':>8} {'ratio':>6}", flush=True)
     with (
         tempfile.TemporaryDirectory() as tmp,
-        ControlPlane(controllers=CONTROLLERS, kube_controllers=True, nodes=1) as plane,
+        ControlPlane(controllers=FLUX_CONTROLLERS, kube_controllers=True, nodes=1) as plane,
     ):
         assert plane.workdir is not None
         start_reconciler(plane)

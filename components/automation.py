@@ -36,9 +36,8 @@ from itertools import takewhile
 from pathlib import Path
 from typing import Literal
 
-import httpx2
 import yaml
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.resources.core_v1 import Namespace
 from pulumi import automation as auto
 from pulumi.automation.errors import CommandError
@@ -47,10 +46,12 @@ from components.flux_configuration import reconciliation_name
 from components.program import configuration_name, main
 from fluxgitops.errors import (
     ClusterUnavailableError,
+    FluxGitOpsError,
     PulumiRunError,
     StackNotFoundError,
     ToolchainError,
 )
+from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import connect
 from fluxgitops.kube.deployed import (
     DEFAULT_WAIT,
@@ -58,12 +59,12 @@ from fluxgitops.kube.deployed import (
     read_configuration,
     wait_for_compliance,
 )
-from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
-from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.local.toolchain import REPO_ROOT, tool_path
+from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholders
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
+from providers.objectset import OLD_DYNAMIC_TYPE, TYPE_MODULE
 
 Action = Literal["preview", "up", "refresh", "destroy"]
 LOCAL_PASSPHRASE = "fluxgitops-local"  # only for the throwaway 'local' stack
@@ -181,7 +182,8 @@ def _program_config(handle: auto.Stack, stack: str) -> StackConfig:
     )
 
 
-DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+DYNAMIC_TYPES = (f"pulumi-python:dynamic/{TYPE_MODULE}:FluxConfiguration", OLD_DYNAMIC_TYPE)
+"""The configuration resource's type, and the one stacks made before it had its own."""
 
 
 def recorded_configurations(
@@ -203,7 +205,7 @@ def recorded_configurations(
     for resource in resources:
         spec = (resource.get("inputs") or {}).get("spec")
         urn = str(resource.get("urn", ""))
-        if resource.get("type") != DYNAMIC_TYPE or not isinstance(spec, dict):
+        if resource.get("type") not in DYNAMIC_TYPES or not isinstance(spec, dict):
             continue
         namespace, name = spec.get("namespace", "default"), spec.get("name")
         suffix = f"-{namespace}-{name}-objects"
@@ -282,15 +284,16 @@ def probe_clusters(stack_file: Path, stack: str) -> None:
         )
         try:
             client = connect(kubeconfig, context, timeout=10.0)
-            client.get(Namespace, "default")
-        except ApiError:
-            continue  # it answered (a refusal is for the run to report)
-        except (ClusterUnavailableError, httpx2.HTTPError, OSError) as exc:
+            with api_errors(f"cluster {name!r}"):
+                client.get(Namespace, "default")
+        except ClusterUnavailableError as exc:
             where = f" ({kubeconfig})" if kubeconfig else ""
             raise ClusterUnavailableError(
                 f"stack {stack!r}: cluster {name!r}{where} is not reachable "
                 f"({type(exc).__name__}); {hint}, then retry — nothing was run"
             ) from exc
+        except FluxGitOpsError:
+            continue  # it answered (a refusal is for the run to report)
 
 
 GENERIC_ERRORS = ("update failed", "preview failed", "refresh failed", "destroy failed")

@@ -29,8 +29,7 @@ from components.flux_configuration import FluxConfiguration, FluxConfigurationAr
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
 from components.fluxv1 import refuse_azure_flux_v1, refuse_kubernetes_flux_v1
 from components.policy import FleetPolicy, FleetPolicyArgs
-from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
-from fluxgitops.local.gitserver import stack_placeholders
+from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholders
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack

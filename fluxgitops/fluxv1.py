@@ -11,12 +11,12 @@ installing next to Flux v1. I/O: the Kubernetes API (lightkube).
 
 from __future__ import annotations
 
-import httpx2
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.resources.apps_v1 import Deployment
 
 from fluxgitops.errors import FluxV1InstalledError
-from fluxgitops.kube.apply import read_object, translate
+from fluxgitops.kube.apply import read_object
+from fluxgitops.kube.boundary import api_errors
 from fluxgitops.migrate import FLUX_V1_CRDS, is_flux_v1_image, migration_plan
 from fluxgitops.render.manifest import ObjectKey
 
@@ -30,12 +30,8 @@ def find_flux_v1(client: Client) -> list[str]:
         for name in FLUX_V1_CRDS
         if read_object(client, ObjectKey(CRD_API, "CustomResourceDefinition", "", name))
     ]
-    try:
+    with api_errors("Deployments (all namespaces)"):
         deployments = list(client.list(Deployment, namespace="*"))
-    except ApiError as exc:
-        raise translate(exc, "Deployments (all namespaces)") from exc
-    except (httpx2.HTTPError, OSError) as exc:
-        raise translate(exc, "Deployments (all namespaces)") from exc
     for deployment in deployments:
         meta = deployment.metadata
         spec = deployment.spec

@@ -13,7 +13,7 @@ still run when other fields fail, and a cluster entry with errors of its own
 fleet's errors are prefixed ``fleets.<fleet>.clusters[<cluster>]``.
 ``substitute`` replaces ``${name}`` placeholders in the raw config with values
 the caller supplies (``${local.git}``: the local Git server's base URL, from
-``fluxgitops.local.gitserver.stack_placeholders``) — the same idea as
+``fluxgitops.localrefs.stack_placeholders``) — the same idea as
 ``kubeconfig: local``. Called by the Pulumi program (``__main__.py``) and the
 CLI. Pure: no I/O beyond what the caller reads.
 """

@@ -26,15 +26,14 @@ from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import (
     FLUX_CONTROLLERS,
     ControlPlane,
-    local_dir,
     process_status,
     read_state,
     stop_detached,
 )
 from fluxgitops.local.fleet import CLUSTERS_HELP, MAX_CLUSTERS, start_members, stop_members
-from fluxgitops.local.gitserver import local_git_url
 from fluxgitops.local.loop import start_loop
 from fluxgitops.local.toolchain import program_dirs, python_env
+from fluxgitops.localrefs import local_dir, local_git_url
 from fluxgitops.plan import to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops_cli import runs, statuscmd, validatecmd

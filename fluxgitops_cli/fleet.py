@@ -25,21 +25,19 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx2
 import typer
 import yaml
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.resources.coordination_v1 import Lease
 from rich.console import Console
 
 from fluxgitops import yamltext
 from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
-from fluxgitops.kube.apply import translate
+from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import connect
 from fluxgitops.kube.deployed import read_configuration
-from fluxgitops.local.gitserver import stack_placeholders
-from fluxgitops.local.processes import local_dir, resolve_kubeconfig
 from fluxgitops.local.toolchain import REPO_ROOT
+from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholders
 from fluxgitops.migrate import migrate_source_control
 from fluxgitops.rollup import (
     DEFAULT_STALE_AFTER,
@@ -123,10 +121,8 @@ def show(
 
 def _lease_time(client: Client) -> datetime | None:
     """When the reconciler last renewed its Lease (any namespace); None without one."""
-    try:
+    with api_errors("Leases (all namespaces)"):
         leases = list(client.list(Lease, namespace="*"))
-    except (ApiError, httpx2.HTTPError, OSError) as exc:
-        raise translate(exc, "Leases (all namespaces)") from exc
     times = [
         lease.spec.renewTime
         for lease in leases

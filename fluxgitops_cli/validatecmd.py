@@ -22,10 +22,9 @@ from typing import Annotated, Any
 import typer
 
 from fluxgitops import yamltext
-from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
-from fluxgitops.local.controlplane import local_dir
-from fluxgitops.local.gitserver import stack_placeholders
-from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
+from fluxgitops.errors import FluxGitOpsError, SourceCheckError, SpecError, YamlError
+from fluxgitops.localrefs import local_dir, stack_placeholders
+from fluxgitops.sourcecheck import SourceChecker, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.spec.redact import split_secrets
 from fluxgitops.stack import CONFIG_KEY, StackConfig, item_label, parse_stack

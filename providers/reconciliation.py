@@ -36,7 +36,7 @@ from fluxgitops.kube.deployed import (
     wait_for_compliance,
 )
 from providers.fluxconfig import spec_of
-from providers.objectset import CONNECTION_INPUTS, client_for
+from providers.objectset import CONNECTION_INPUTS, TYPE_MODULE, client_for, with_old_type
 
 WAITED_INPUTS = ("spec", "secrets", "multi_tenancy", "reconciler_managed")
 """Inputs whose change means the configuration changed, so the update waits again."""
@@ -99,7 +99,7 @@ class ReconciliationProvider(ResourceProvider):
         }
 
 
-class ReconciliationResource(pulumi.dynamic.Resource):
+class ReconciliationResource(pulumi.dynamic.Resource, module=TYPE_MODULE, name="Reconciliation"):
     """Ends when its configuration is Compliant (``waitForReconciliation``).
 
     ``secrets`` and ``kubeconfig_content`` are stored as Pulumi secrets.
@@ -119,5 +119,5 @@ class ReconciliationResource(pulumi.dynamic.Resource):
             ReconciliationProvider(),
             name,
             {**inputs, **dict.fromkeys(OUTPUTS)},
-            pulumi.ResourceOptions.merge(secret, opts),
+            with_old_type(pulumi.ResourceOptions.merge(secret, opts)),
         )

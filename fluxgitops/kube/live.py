@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import httpx2
-from lightkube import ApiError, Client
+from lightkube import Client
 
-from fluxgitops.errors import ClusterRejectedError
-from fluxgitops.kube.apply import list_owned, read_object, translate
+from fluxgitops.errors import KindNotServedError, NotFoundError
+from fluxgitops.kube.apply import list_owned, read_object
+from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import connect, resource_for
-from fluxgitops.local.controlplane import resolve_kubeconfig
+from fluxgitops.localrefs import resolve_kubeconfig
 from fluxgitops.plan import Plan, stack_plan
 from fluxgitops.render.manifest import ObjectKey
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
@@ -40,12 +40,7 @@ class ClusterReader:
         for key in keys:
             try:
                 found[key] = read_object(self.client, key)
-            except ClusterRejectedError as exc:
-                cause = exc.__cause__
-                if not (
-                    isinstance(cause, httpx2.HTTPStatusError) and cause.response.status_code == 404
-                ):
-                    raise
+            except KindNotServedError:
                 found[key] = None
         return found
 
@@ -57,24 +52,16 @@ class ClusterReader:
         """(namespace, name) of every FluxConfig labelled ``managed-by: fluxgitops`` in
         ``namespaces``; none when the FluxConfig CRD is not installed."""
         resource = resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
-        subject = f"cluster {self.name!r}: FluxConfig list"
         labels: dict[str, Any] = {LABEL_MANAGED_BY: "fluxgitops"}
-        try:
-            return [
-                (o.metadata.namespace, o.metadata.name)
-                for namespace in namespaces
-                for o in self.client.list(resource, namespace=namespace, labels=labels)
-            ]
-        except ApiError as exc:
-            if exc.status.code == 404:
+        found: list[tuple[str, str]] = []
+        for namespace in namespaces:
+            try:
+                with api_errors(f"cluster {self.name!r}: FluxConfig list in {namespace!r}"):
+                    items = list(self.client.list(resource, namespace=namespace, labels=labels))
+            except (KindNotServedError, NotFoundError):
                 return []
-            raise translate(exc, subject) from exc
-        except httpx2.HTTPStatusError as exc:
-            if exc.response.status_code == 404:
-                return []
-            raise translate(exc, subject) from exc
-        except (httpx2.HTTPError, OSError) as exc:
-            raise translate(exc, subject) from exc
+            found += [(o.metadata.namespace, o.metadata.name) for o in items]
+        return found
 
 
 def reader_for(cluster: Cluster) -> ClusterReader:

@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.local.processes import member_dir, read_state, stop_detached
+from fluxgitops.local.processes import read_state, stop_detached
+from fluxgitops.localrefs import member_dir
 
 MAX_CLUSTERS = 10
 """At most this many local clusters (each kube-apiserver takes ~250 MB of memory)."""

@@ -1,7 +1,7 @@
 """Processes of the local cluster: start bookkeeping, health probes, and the detached state.
 
 ``Process`` is one started program with its log; ``free_port`` and ``http_ok``
-probe loopback; ``local_dir``/``read_state``/``process_status``/``stop_detached``
+probe loopback; ``read_state``/``process_status``/``stop_detached``
 manage a cluster that ``fluxgitops local up`` left running (its ``state.json``).
 I/O only, no Kubernetes API calls. Called by ``fluxgitops.local.controlplane``
 and the ``fluxgitops local`` commands.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import socket
 import ssl
@@ -64,30 +63,6 @@ class Process:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout)
-
-
-def local_dir() -> Path:
-    """Where ``fluxgitops local up`` keeps the detached control plane (FLUXGITOPS_LOCAL_DIR)."""
-    default = Path.home() / ".cache" / "fluxgitops" / "local"
-    return Path(os.environ.get("FLUXGITOPS_LOCAL_DIR", default))
-
-
-def member_dir(index: int, base: Path | None = None) -> Path:
-    """The working directory of local cluster ``index`` (2…): ``<local_dir>-<index>``
-    (``fluxgitops.local.fleet``)."""
-    root = base or local_dir()
-    return root.with_name(f"{root.name}-{index}")
-
-
-def resolve_kubeconfig(value: str | None) -> str | None:
-    """A stack's ``kubeconfig``: ``local`` is the local control plane's, ``local-<n>`` local
-    cluster n's (``fluxgitops.local.fleet``, started by ``local up --clusters N``); ``~`` is
-    expanded."""
-    if value == "local":
-        return str(local_dir() / "kubeconfig")
-    if value is not None and re.fullmatch(r"local-\d+", value):
-        return str(member_dir(int(value.split("-")[1])) / "kubeconfig")
-    return str(Path(value).expanduser()) if value else None
 
 
 def read_state(workdir: Path) -> dict[str, Any] | None:

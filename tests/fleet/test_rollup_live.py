@@ -27,15 +27,17 @@ from lightkube.resources.coordination_v1 import Lease
 from lightkube.types import PatchType
 from typer.testing import CliRunner
 
+from fluxgitops.kinds import FLUX_KINDS
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace
 from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.fleet import start_members, stop_members
-from fluxgitops.local.processes import member_dir, resolve_kubeconfig, stop_detached
+from fluxgitops.local.processes import stop_detached
+from fluxgitops.localrefs import member_dir, resolve_kubeconfig
 from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.rollup import EXIT_NOT_COMPLIANT, STALE, UNREACHABLE
 from fluxgitops.stack import StackConfig, parse_stack
-from fluxgitops.status import COMPLIANT, FLUX_KINDS, NON_COMPLIANT
+from fluxgitops.status import COMPLIANT, NON_COMPLIANT
 from fluxgitops_cli.app import app
 from fluxgitops_cli.fleet import rollup_stack
 
