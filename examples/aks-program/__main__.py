@@ -71,8 +71,15 @@ cluster_config = FluxConfiguration(
 credentials = azure_native.containerservice.list_managed_cluster_user_credentials_output(
     resource_group_name=group.name, resource_name=aks.name
 )
-kubeconfig = pulumi.Output.secret(
-    credentials.kubeconfigs[0].value.apply(lambda data: base64.b64decode(data).decode())
+
+
+def decode(data: str) -> str:
+    """ARM returns the kubeconfig base64-encoded."""
+    return base64.b64decode(data).decode()
+
+
+kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
+    credentials.kubeconfigs[0].value.apply(decode)
 )
 cluster = k8s.Provider("aks-k8s", kubeconfig=kubeconfig)
 source_note = k8s.core.v1.ConfigMap(

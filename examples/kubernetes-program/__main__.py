@@ -7,6 +7,8 @@ and by a ConfigMap that depends on the configuration being Compliant and records
 the commit it synced.
 """
 
+from typing import Literal
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -23,7 +25,9 @@ from fluxgitops_pulumi import (
 
 config = pulumi.Config()
 # "install" puts the Flux controllers on the cluster; "external" when they already run there
-flux_mode = "external" if config.get("fluxMode") == "external" else "install"
+flux_mode: Literal["install", "external"] = (
+    "external" if config.get("fluxMode") == "external" else "install"
+)
 deploy_reconciler = config.get_bool("deployReconciler")
 sync_interval = config.get("syncInterval") or "1m"
 
