@@ -52,6 +52,27 @@ PROGRESSING_REASONS = frozenset({"Progressing", "DependencyNotReady"})
 """Ready=False reasons that mean "still on its way", not failed: Flux sets them while an object
 waits for its dependencies or is mid-reconcile."""
 
+WAITING_FOR_SOURCE = {
+    "ArtifactFailed": ("Source artifact not found", "Source is not ready", "Source not ready"),
+    "SourceNotReady": (
+        "latest generation of object has not been reconciled",
+        "does not have an artifact",
+    ),
+}
+"""Ready=False reasons whose message says the object only waits for its source's first artifact
+(kustomize-controller and helm-controller requeue them by themselves): matched by message prefix
+for ``ArtifactFailed`` and by suffix for ``SourceNotReady`` (helm-controller's "HelmChart 'x' is
+not ready: …", whose tail is the chart's own failure when there is one)."""
+
+
+def waiting_for_source(reason: str, message: str) -> bool:
+    """True when a Ready=False ``reason``/``message`` only waits for the source's artifact."""
+    if reason == "ArtifactFailed":
+        return message.startswith(WAITING_FOR_SOURCE[reason])
+    if reason == "SourceNotReady":
+        return message.endswith(WAITING_FOR_SOURCE[reason])
+    return False
+
 
 def object_state(obj: Mapping[str, Any]) -> tuple[str, str]:
     """One Flux object's compliance and message, from its Ready condition and generation.
@@ -59,7 +80,8 @@ def object_state(obj: Mapping[str, Any]) -> tuple[str, str]:
     A Ready=False condition is Non-Compliant with the object's own reason and
     message whatever ``observedGeneration`` says (a source that never fetched
     reports -1); Pending means no Ready condition yet, Ready=Unknown, a
-    progressing reason, or Ready=True for an older generation.
+    progressing reason, a wait for the source's first artifact, or Ready=True for an older
+    generation.
     """
     if (obj.get("spec") or {}).get("suspend"):
         return SUSPENDED, "suspended"
@@ -67,7 +89,8 @@ def object_state(obj: Mapping[str, Any]) -> tuple[str, str]:
     if ready is None:
         return PENDING, "not reconciled yet"
     reason, message = ready.get("reason") or "", str(ready.get("message", ""))
-    if ready.get("status") == "False" and reason not in PROGRESSING_REASONS:
+    waiting = reason in PROGRESSING_REASONS or waiting_for_source(reason, message)
+    if ready.get("status") == "False" and not waiting:
         return NON_COMPLIANT, f"{reason or 'Failed'}: {message}"
     meta = obj.get("metadata") or {}
     observed = (obj.get("status") or {}).get("observedGeneration")
