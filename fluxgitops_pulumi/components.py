@@ -169,7 +169,7 @@ class FluxConfiguration(flux_configuration.FluxConfiguration):
     compliance_state: pulumi.Output[str]
     """``complianceState``: ``Compliant``, ``Non-Compliant`` or ``Pending``."""
     source_synced_commit_id: pulumi.Output[str]
-    """``sourceSyncedCommitId``: the source revision last applied (e.g. ``main@sha1:…``)."""
+    """``sourceSyncedCommitId``: the commit (SHA) of the source last applied."""
     repository_public_key: pulumi.Output[str]
     """``repositoryPublicKey``: the public half of an SSH key generated in the cluster."""
     objects: pulumi.Output[Any]

@@ -36,7 +36,10 @@ from tests.examples.support import EXAMPLES
 
 PROGRAM = EXAMPLES / "kubernetes-program"
 STACK = "local"
-FLUXCONFIG = ObjectKey("fluxgitops.io/v1alpha1", "FluxConfig", "team-a", "team-a")
+CRD = ObjectKey(
+    "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "fluxconfigs.fluxgitops.io"
+)
+"""The FluxConfig CRD: the extension installed it, so destroy removes it with every FluxConfig."""
 SOURCE = ObjectKey("source.toolkit.fluxcd.io/v1", "GitRepository", "team-a", "team-a")
 KUSTOMIZATION = ObjectKey("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "team-a", "team-a-app")
 APPLIED = ObjectKey("v1", "ConfigMap", "team-a", "team-a-settings")
@@ -135,13 +138,13 @@ def test_up_is_compliant_then_destroy_leaves_nothing(
 
     outputs = json.loads(pulumi(project, env, "stack", "output", "--json").stdout)
     assert outputs["complianceState"] == "Compliant"
-    assert outputs["sourceSyncedCommitId"] == f"main@sha1:{commit}"
+    assert outputs["sourceSyncedCommitId"] == commit
     assert "FluxConfig team-a/team-a" in outputs["objects"]
     deployed = read_object(admin, DEPLOYED)
     assert deployed is not None
     assert deployed["data"] == {
         "complianceState": "Compliant",
-        "sourceSyncedCommitId": f"main@sha1:{commit}",
+        "sourceSyncedCommitId": commit,
     }
     assert read_object(admin, APPLIED) is not None  # applied by Flux from the repository
     state = pulumi(project, env, "stack", "export").stdout
@@ -152,7 +155,7 @@ def test_up_is_compliant_then_destroy_leaves_nothing(
 
     pulumi(project, env, "destroy", "--yes", "--skip-preview")
 
-    left = {key: read_object(admin, key) for key in (FLUXCONFIG, SOURCE, KUSTOMIZATION, APPLIED)}
+    left = {key: read_object(admin, key) for key in (CRD, SOURCE, KUSTOMIZATION, APPLIED)}
     assert left == dict.fromkeys(left)
     assert read_object(admin, DEPLOYED) is None
     assert read_object(admin, NAMESPACE) is None

@@ -18,7 +18,7 @@ def outputs(args: Any) -> dict[str, Any]:
     if args.typ == DYNAMIC and "spec" in args.inputs:
         return {
             "compliance_state": "Compliant",
-            "source_synced_commit_id": "main@sha1:0123456789abcdef0123456789abcdef01234567",
+            "source_synced_commit_id": "0123456789abcdef0123456789abcdef01234567",
             "repository_public_key": "",
             "object_keys": {"FluxConfig team-a/team-a": "fluxgitops.io/v1alpha1"},
         }
@@ -93,6 +93,6 @@ def test_configmap_records_the_compliant_configuration(graph: Graph) -> Any:
         )
         data = configmap.inputs["data"]
         assert data["complianceState"] == "Compliant"
-        assert data["sourceSyncedCommitId"].startswith("main@sha1:")
+        assert data["sourceSyncedCommitId"] == "0123456789abcdef0123456789abcdef01234567"
 
     return program["deployed"].urn.apply(check)
