@@ -42,7 +42,7 @@ from lightkube import ALL_NS, Client, KubeConfig
 from lightkube.types import PatchType
 
 from benchmarks.render import raw_configuration
-from fluxgitops.fluxconfig_cr import configuration_from_cr, owned_manifests
+from fluxgitops.fluxconfig.readback import configuration_from_cr, owned_manifests
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace
 from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.local.controlplane import ControlPlane

@@ -30,7 +30,8 @@ import yaml
 from lightkube import Client
 from pulumi import automation as auto
 
-from components.program import main
+from components.flux_configuration import reconciliation_name
+from components.program import configuration_name, main
 from fluxgitops.errors import ToolchainError
 from fluxgitops.kube.client import connect
 from fluxgitops.kube.deployed import (
@@ -39,10 +40,10 @@ from fluxgitops.kube.deployed import (
     read_configuration,
     wait_for_compliance,
 )
-from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
-from fluxgitops.local.gitserver import stack_placeholders
 from fluxgitops.local.toolchain import REPO_ROOT, tool_path
+from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholders
 from fluxgitops.spec import FluxConfigurationSpec
+from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
 
 Action = Literal["preview", "up", "refresh", "destroy"]
@@ -123,12 +124,19 @@ def _program_config(handle: auto.Stack, stack: str) -> StackConfig:
     of this run decrypted by the workspace (a stack file alone lacks them)."""
     values = handle.get_all_config()
     raw = values[CONFIG_KEY].value if CONFIG_KEY in values else None
+    fleets = values[FLEETS_KEY].value if FLEETS_KEY in values else None
     return parse_stack(
-        {CONFIG_KEY: json.loads(raw) if raw else None},
+        {
+            CONFIG_KEY: json.loads(raw) if raw else None,
+            FLEETS_KEY: json.loads(fleets) if fleets else None,
+        },
         subject=f"stack {stack!r}",
         placeholders=stack_placeholders(local_dir()),
     )
 
+
+APPLYING_OPS = frozenset({auto.OpType.CREATE, auto.OpType.UPDATE, auto.OpType.CREATE_REPLACEMENT})
+"""Steps after which a resource ran its create/update (a wait ran to Compliant)."""
 
 Reader = tuple[Cluster, FluxConfigurationSpec, Callable[[], LiveConfiguration]]
 
@@ -158,11 +166,18 @@ def stack_readers(config: StackConfig) -> list[Reader]:
     return found
 
 
-def wait_for_stack(config: StackConfig, progress: Callable[[str], None] | None = None) -> None:
+def wait_for_stack(
+    config: StackConfig,
+    progress: Callable[[str], None] | None = None,
+    waited: frozenset[str] = frozenset(),
+) -> None:
     """Wait for every configuration with ``waitForReconciliation`` (see ``wait_for_compliance``);
-    run after ``pulumi up``, since a new commit or a hand edit changes nothing Pulumi diffs."""
+    run after ``pulumi up``, since a new commit or a hand edit changes nothing Pulumi diffs.
+    ``waited``: names of the ``ReconciliationResource``s that this ``up`` created or updated
+    (they ended Compliant), not read again."""
     for cluster, spec, read in stack_readers(config):
-        if spec.wait_for_reconciliation:
+        name = reconciliation_name(configuration_name(cluster, spec))
+        if spec.wait_for_reconciliation and name not in waited:
             wait_for_compliance(
                 read,
                 timeout=(spec.reconciliation_wait_duration or DEFAULT_WAIT).total_seconds(),
@@ -204,7 +219,12 @@ def run_stack(
             name=project, runtime="python", backend=auto.ProjectBackend(url=state_dir().as_uri())
         ),
     )
-    handle = auto.create_or_select_stack(stack, project_name=project, program=main, opts=options)
+    parsed: list[StackConfig] = []
+
+    def program() -> None:
+        parsed.append(main())
+
+    handle = auto.create_or_select_stack(stack, project_name=project, program=program, opts=options)
     for key, value in (secret_config or {}).items():
         handle.set_config(key, auto.ConfigValue(value=value, secret=True), path=True)
     lines: list[str] = []
@@ -219,11 +239,19 @@ def run_stack(
         result = handle.preview(on_output=collect, diff=True)
         changes = dict(result.change_summary)
     elif action == "up":
-        up = handle.up(on_output=collect)
+        applied: set[str] = set()
+
+        def record(event: auto.EngineEvent) -> None:
+            done = event.res_outputs_event
+            if done is not None and done.metadata.op in APPLYING_OPS:
+                applied.add(done.metadata.urn.rsplit("::", 1)[-1])
+
+        up = handle.up(on_output=collect, on_event=record)
         changes = dict(up.summary.resource_changes or {})
         outputs = {k: v.value for k, v in up.outputs.items()}
         if wait:
-            wait_for_stack(_program_config(handle, stack), progress=collect)
+            config = parsed[-1] if parsed else _program_config(handle, stack)
+            wait_for_stack(config, progress=collect, waited=frozenset(applied))
     elif action == "refresh":
         refreshed = handle.refresh(on_output=collect)
         changes = dict(refreshed.summary.resource_changes or {})

@@ -2,7 +2,9 @@
 
 Backends:
 - ``kubernetes``: a ``FluxConfigurationResource`` (our dynamic provider) that
-  renders and applies the Flux objects. The spec goes in without secret
+  renders and applies the Flux objects, and with ``waitForReconciliation`` a
+  ``ReconciliationResource`` after it that ends when the configuration is
+  Compliant (its outputs are then the component's). The spec goes in without secret
   values, which travel separately as a Pulumi secret, so previews diff the
   spec and the rendered objects field by field and state holds no plaintext.
 - ``azure``: an azure-native ``FluxConfiguration`` (ARM) built by
@@ -33,6 +35,7 @@ from fluxgitops.azure import ARM_API_VERSION, api_version_for
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.spec.redact import spec_to_raw, split_secrets
 from providers.fluxconfig import FluxConfigurationResource
+from providers.reconciliation import ReconciliationResource
 
 
 @dataclass
@@ -53,6 +56,11 @@ class FluxConfigurationArgs:
     deferred_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     """Secret values of ``spec`` that are stand-ins for these ``Output``s (stand-in → Output;
     see ``fluxgitops_pulumi.convert``): the resources get the ``Output``s."""
+
+
+def reconciliation_name(name: str) -> str:
+    """The name of the ``ReconciliationResource`` of the configuration component ``name``."""
+    return f"{name}-reconciliation"
 
 
 class FluxConfiguration(pulumi.ComponentResource):
@@ -97,26 +105,30 @@ class FluxConfiguration(pulumi.ComponentResource):
             secrets = {
                 path: args.deferred_secrets.get(value, value) for path, value in plain.items()
             }
-            resource = FluxConfigurationResource(
-                f"{name}-objects",
-                {
-                    "spec": public,
-                    "secrets": pulumi.Output.secret(secrets) if secrets else None,
-                    "kubeconfig": args.kubeconfig,
-                    "kubeconfig_content": secret_or_none(args.kubeconfig_content),
-                    "context": args.context,
-                    "multi_tenancy": args.extension.args.spec.multi_tenancy.enforce,
-                    "force_conflicts": args.force_conflicts,
-                    "remove_finalizers": args.remove_finalizers,
-                    "delete_timeout": args.delete_timeout_seconds,
-                    "source_check": args.source_check,
-                    "reconciler_managed": args.extension.args.spec.reconciler.enabled,
-                },
-                child,
-            )
-            self.compliance_state = resource.compliance_state
-            self.source_synced_commit_id = resource.source_synced_commit_id
-            self.repository_public_key = resource.repository_public_key
+            resource_inputs: dict[str, Any] = {
+                "spec": public,
+                "secrets": pulumi.Output.secret(secrets) if secrets else None,
+                "kubeconfig": args.kubeconfig,
+                "kubeconfig_content": secret_or_none(args.kubeconfig_content),
+                "context": args.context,
+                "multi_tenancy": args.extension.args.spec.multi_tenancy.enforce,
+                "force_conflicts": args.force_conflicts,
+                "remove_finalizers": args.remove_finalizers,
+                "delete_timeout": args.delete_timeout_seconds,
+                "source_check": args.source_check,
+                "reconciler_managed": args.extension.args.spec.reconciler.enabled,
+            }
+            resource = FluxConfigurationResource(f"{name}-objects", resource_inputs, child)
+            reported: FluxConfigurationResource | ReconciliationResource = resource
+            if args.spec.wait_for_reconciliation:
+                reported = ReconciliationResource(
+                    reconciliation_name(name),
+                    resource_inputs,
+                    pulumi.ResourceOptions(parent=self, depends_on=[resource]),
+                )
+            self.compliance_state = reported.compliance_state
+            self.source_synced_commit_id = reported.source_synced_commit_id
+            self.repository_public_key = reported.repository_public_key
             self.objects = resource.object_keys.apply(lambda keys: sorted(keys or {}))
         self.register_outputs(
             {

@@ -3,14 +3,17 @@
 ``main`` runs inside a Pulumi deployment: from ``__main__.py`` (``pulumi up``
 with the Python language host) or inline through the Automation API
 (``components.automation``, ``fluxgitops up``). It reads
-``fluxgitops:clusters`` from the stack (``stacks/Pulumi.<stack>.yaml``),
-validates all of it at once with ``parse_stack`` (an invalid stack fails the
-preview with every field path and creates nothing), then declares one
-``FluxExtension`` per cluster and one ``FluxConfiguration`` per configuration.
+``fluxgitops:clusters`` and ``fluxgitops:fleets`` from the stack
+(``stacks/Pulumi.<stack>.yaml``), validates all of it at once with
+``parse_stack`` (an invalid stack fails the preview with every field path and
+creates nothing), refuses clusters that still run Flux v1
+(``components.fluxv1``), then declares one ``FluxExtension`` per cluster and
+one ``FluxConfiguration`` per configuration.
 ``kubeconfig: local`` means the project's local control plane
 (``fluxgitops local up``) and ``${local.git}`` the Git server it runs;
 ``mode: install`` without ``fluxBundle:`` installs the Flux bundle
-``tools/build.py flux-bundle`` generates.
+``tools/build.py flux-bundle`` generates. A fleet with ``policy:`` becomes a
+``FleetPolicy`` (Azure Policy assignments, ``components.policy``).
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ from pulumi.runtime import get_config
 
 from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
-from fluxgitops.local.controlplane import local_dir, resolve_kubeconfig
-from fluxgitops.local.gitserver import stack_placeholders
-from fluxgitops.stack import CONFIG_KEY, Cluster, parse_stack
+from components.fluxv1 import refuse_azure_flux_v1, refuse_kubernetes_flux_v1
+from components.policy import FleetPolicy, FleetPolicyArgs
+from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholders
+from fluxgitops.spec import FluxConfigurationSpec
+from fluxgitops.spec.fleet import FLEETS_KEY
+from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
 
 
 def _bundle(cluster: Cluster) -> list[dict[str, Any]]:
@@ -36,17 +42,35 @@ def _bundle(cluster: Cluster) -> list[dict[str, Any]]:
     return load_bundle(Path(cluster.flux_bundle))
 
 
-def main() -> None:
-    """Declare the stack's resources."""
+def configuration_name(cluster: Cluster, spec: FluxConfigurationSpec) -> str:
+    """The ``FluxConfiguration`` component's name: ``<cluster>-<namespace>-<name>``."""
+    return f"{cluster.name}-{spec.namespace}-{spec.name}"
+
+
+def main() -> StackConfig:
+    """Declare the stack's resources; returns the parsed stack (``components.automation``
+    waits for its configurations without parsing the config again)."""
     raw = get_config(CONFIG_KEY)
+    fleets = get_config(FLEETS_KEY)
     stack = parse_stack(
-        {CONFIG_KEY: json.loads(raw) if raw else None},
+        {
+            CONFIG_KEY: json.loads(raw) if raw else None,
+            FLEETS_KEY: json.loads(fleets) if fleets else None,
+        },
         subject=f"stack {pulumi.get_stack()!r}",
         placeholders=stack_placeholders(local_dir()),
     )
     kubeconfig_content = pulumi.Config().get_secret("kubeconfigContent")
+    for fleet in stack.fleets:
+        if fleet.assignments:
+            policy = FleetPolicy(f"{fleet.name}-policy", FleetPolicyArgs(fleet.assignments))
+            pulumi.export(f"{fleet.name}:policyAssignments", policy.assignment_ids)
     for cluster in stack.clusters:
         kubeconfig = resolve_kubeconfig(cluster.kubeconfig)
+        if cluster.backend == "azure":
+            refuse_azure_flux_v1(cluster)
+        else:
+            refuse_kubernetes_flux_v1(cluster, kubeconfig, kubeconfig_content is not None)
         extension = FluxExtension(
             f"{cluster.name}-flux",
             FluxExtensionArgs(
@@ -61,7 +85,7 @@ def main() -> None:
             ),
         )
         for spec in cluster.configurations:
-            name = f"{cluster.name}-{spec.namespace}-{spec.name}"
+            name = configuration_name(cluster, spec)
             config = FluxConfiguration(
                 name,
                 FluxConfigurationArgs(
@@ -78,3 +102,4 @@ def main() -> None:
             pulumi.export(f"{name}:complianceState", config.compliance_state)
             pulumi.export(f"{name}:objects", config.objects)
             pulumi.export(f"{name}:repositoryPublicKey", config.repository_public_key)
+    return stack

@@ -90,6 +90,15 @@ class ClusterRef(SpecModel):
     cluster_type: Literal["managedClusters", "connectedClusters", "provisionedClusters"] = (
         "managedClusters"
     )
+    subscription_id: str | None = None
+    """The cluster's subscription, for fleet selectors and policy scopes (``fluxgitops.spec.
+    fleet``); the resources go through the azure-native provider, whose subscription it is."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """The cluster resource's Azure tags as the stack declares them, for fleet selectors."""
+    flux_v1_configurations: list[str] = Field(default_factory=list)
+    """Names of Flux v1 ``sourceControlConfigurations`` to look for before installing Flux v2
+    (besides the configurations' own names): pulumi-azure-native has no list invoke for them,
+    only a get by name (``components.fluxv1``)."""
 
     @property
     def cluster_rp(self) -> str:
@@ -130,6 +139,13 @@ def secret_values(properties: Mapping[str, Any]) -> list[str]:
 
 def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
+
+
+def arm_base64(value: str) -> str:
+    """``value`` base64-encoded, as ARM takes known_hosts, CA certificates and protected
+    settings (also the Flux policy definitions' ``repositorySshKnownHosts`` /
+    ``repositoryHttpsCACert`` parameters, ``fluxgitops.policy``)."""
+    return _b64(value)
 
 
 def _seconds(value: timedelta) -> float:

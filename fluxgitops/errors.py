@@ -13,20 +13,30 @@ pydantic error it replaces can quote secret input.
     FluxGitOpsError
     ├── PermanentError                  fix the input, then try again
     │   ├── SpecError                   spec invalid; .errors lists every FieldError
-    │   │   └── BackendUnsupportedError valid spec the chosen backend cannot express
-    │   ├── RenderError                 renderer cannot build an object (a bug or missing input)
+    │   │   ├── BackendUnsupportedError valid spec the chosen backend cannot express
+    │   │   └── SourceCheckError        valid spec its Git source does not satisfy (.report)
+    │   ├── RenderError                 renderer cannot build an object (a bug: two share a key)
     │   ├── ToolchainError              a third-party program is missing or failed to build
     │   ├── YamlError                   a YAML file is invalid or repeats a key (file:line)
+    │   ├── ManifestError               a file in the Git source is not valid YAML (file:line)
     │   ├── ApplyConflictError          another field manager owns fields we set (force takes)
     │   ├── OwnershipConflictError      an object we would write belongs to someone else
     │   ├── ReconciliationError         Flux reports the configuration Non-Compliant (fix the repo)
+    │   ├── FluxV1InstalledError        Flux v1 is on the cluster: migrate before installing v2
     │   └── ClusterRejectedError        the API server refused an object (422, 403, …)
-    │       └── ObjectTooLargeError     … because it is too large (413, etcd's 1.5 MiB limit)
-    └── TemporaryError                  retry with backoff
-        ├── ClusterUnavailableError     API server unreachable, timed out or throttling
+    │       ├── ObjectTooLargeError     … because it is too large (413, etcd's 1.5 MiB limit)
+    │       ├── AlreadyExistsError      … because a create found it there (409 AlreadyExists)
+    │       └── NotFoundError           the object is absent (404): readers return None
+    │           └── KindNotServedError  the API server does not serve the kind (CRD missing)
+    └── TemporaryError                  retry with backoff; .retry_after: the server's delay
+        ├── ClusterUnavailableError     API server unreachable, timed out or throttling (429, 5xx)
+        ├── StaleObjectError            changed since read (409 Conflict) or list expired (410)
+        ├── SourceUnavailableError      a Git source could not be reached in time (strict checks)
         ├── DeletionTimeoutError        objects still held by finalizers after the timeout
         ├── LeaseLostError              a reconciler replica no longer leads: write refused
         └── ReconciliationTimeoutError  not Compliant within reconciliationWaitDuration
+
+Kubernetes API errors are mapped once, by ``fluxgitops.kube.boundary``.
 
 Messages name the object, what failed, the bad value (``!r``, secrets masked)
 and what happens next.
@@ -36,6 +46,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the report type only; sourcecheck imports this module
+    from fluxgitops.sourcecheck import SourceReport
 
 SECRET_MASK = "[secret]"
 
@@ -68,7 +82,15 @@ class PermanentError(FluxGitOpsError):
 
 
 class TemporaryError(FluxGitOpsError):
-    """The operation may succeed if retried later (with backoff)."""
+    """The operation may succeed if retried later (with backoff).
+
+    ``retry_after`` is the delay the server asked for (``Retry-After``, seconds),
+    None when it named none and the caller's backoff decides.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class SpecError(PermanentError):
@@ -95,8 +117,19 @@ class BackendUnsupportedError(SpecError):
     """The spec is valid but the chosen backend (for example Azure ARM) cannot express it."""
 
 
+class SourceCheckError(SpecError):
+    """The spec is valid but its source does not satisfy it (ref, path, auth or manifests).
+
+    ``report`` holds everything the check found, warnings included.
+    """
+
+    def __init__(self, subject: str, errors: list[FieldError], report: SourceReport) -> None:
+        super().__init__(subject, errors)
+        self.report = report
+
+
 class RenderError(PermanentError):
-    """The renderer was asked for something it cannot produce from the given inputs."""
+    """The renderer was asked for something it cannot produce (two objects share a key)."""
 
 
 class YamlError(PermanentError):
@@ -107,6 +140,16 @@ class YamlError(PermanentError):
         self.line = line
         self.problem = problem
         super().__init__(f"{file}:{line}: {problem}; nothing was read from it, fix it and retry")
+
+
+class ManifestError(PermanentError):
+    """A file in the source is not valid YAML; names the file and line."""
+
+    def __init__(self, file: str, line: int, problem: str) -> None:
+        self.file = file
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{file}:{line}: not valid YAML: {problem}")
 
 
 class ToolchainError(PermanentError):
@@ -142,12 +185,29 @@ class OwnershipConflictError(PermanentError):
         )
 
 
+class FluxV1InstalledError(PermanentError):
+    """Flux v1 (CRDs, the flux daemon, or Azure sourceControlConfigurations) is on a cluster
+    that would get Flux v2; the message is the migration plan (``fluxgitops.migrate``)."""
+
+
 class ClusterRejectedError(PermanentError):
     """The API server rejected an object (validation, admission or authorization)."""
 
 
 class ObjectTooLargeError(ClusterRejectedError):
     """The API server or etcd refused an object for its size: it will never fit as it is."""
+
+
+class AlreadyExistsError(ClusterRejectedError):
+    """A create found the object already there (409 AlreadyExists)."""
+
+
+class NotFoundError(ClusterRejectedError):
+    """The object is absent (404); readers turn it into None, writers report it."""
+
+
+class KindNotServedError(NotFoundError):
+    """The API server does not serve the kind at all: its CRD is not installed."""
 
 
 class ReconciliationError(PermanentError):
@@ -164,6 +224,14 @@ class DeletionTimeoutError(TemporaryError):
 
 class ClusterUnavailableError(TemporaryError):
     """The Kubernetes API could not be reached or asked us to slow down; retry later."""
+
+
+class StaleObjectError(TemporaryError):
+    """The object changed since it was read (409 Conflict) or a list expired (410 Gone)."""
+
+
+class SourceUnavailableError(TemporaryError):
+    """The source could not be reached in time (raised only for strict checks)."""
 
 
 class LeaseLostError(TemporaryError):

@@ -43,12 +43,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import git
 
-from fluxgitops.errors import SECRET_MASK, FieldError, SpecError, TemporaryError
+from fluxgitops.errors import (
+    SECRET_MASK,
+    FieldError,
+    SourceCheckError,
+    SourceUnavailableError,
+)
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, GitRepositorySource
 from fluxgitops.spec.base import secret_value
 from fluxgitops.spec.semver import parse_range
 from fluxgitops.spec.sources import RepositoryRef
-from fluxgitops.tenancy import Finding, Manifest, ManifestCollector, check_manifests
+from fluxgitops.tenancy import FileManifest, Finding, ManifestCollector, check_manifests
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +75,6 @@ case "$1" in
   *) printf '%s\\n' "$FLUXGITOPS_GIT_PASSWORD" ;;
 esac
 """
-
-
-class SourceCheckError(SpecError):
-    """The spec is valid but its source does not satisfy it (ref, path, auth or manifests).
-
-    ``report`` holds everything the check found, warnings included.
-    """
-
-    def __init__(self, subject: str, errors: list[FieldError], report: SourceReport) -> None:
-        super().__init__(subject, errors)
-        self.report = report
-
-
-class SourceUnavailableError(TemporaryError):
-    """The source could not be reached in time (raised only for strict checks)."""
 
 
 @dataclass(frozen=True)
@@ -474,7 +464,7 @@ class SourceChecker:
             )
             return SourceReport(spec.name, url, resolved.description, errors=(error,))
         errors: list[FieldError] = []
-        manifests: dict[tuple[str, int], Manifest] = {}
+        manifests: dict[tuple[str, int], FileManifest] = {}
         # file → the field path of the first Kustomization that reached it (through ../base too)
         owners: dict[str, str] = {}
         repo = git.Repo(repo_dir)

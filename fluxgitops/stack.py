@@ -5,9 +5,13 @@ A Pulumi stack file (``stacks/Pulumi.<stack>.yaml``) holds it under the key
 prefixes every error with its location (``clusters[0].configurations[1].
 gitRepository.url``); each configuration goes through ``parse_configuration``
 so configuration-wide rules still run when other fields fail.
+``fluxgitops:fleets`` templates are expanded here, once, by
+``fluxgitops.spec.fleet.expand_fleets``: every consumer (``render``,
+``validate``, ``plan``, the Pulumi program) sees the expanded clusters, and a
+fleet's errors are prefixed ``fleets.<fleet>.clusters[<cluster>]``.
 ``substitute`` replaces ``${name}`` placeholders in the raw config with values
 the caller supplies (``${local.git}``: the local Git server's base URL, from
-``fluxgitops.local.gitserver.stack_placeholders``) — the same idea as
+``fluxgitops.localrefs.stack_placeholders``) — the same idea as
 ``kubeconfig: local``. Called by the Pulumi program (``__main__.py``) and the
 CLI. Pure: no I/O beyond what the caller reads.
 """
@@ -25,6 +29,7 @@ from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.spec.base import RuleFailure, SpecModel, raise_rule_failures
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.extension import FluxExtensionSpec
+from fluxgitops.spec.fleet import FLEETS_KEY, Expansion, FleetMembers, deep_merge, expand_fleets
 from fluxgitops.spec.names import DnsLabel
 from fluxgitops.spec.parse import parse_configuration, parse_extension, translate_errors
 
@@ -35,6 +40,8 @@ class ClusterEntry(SpecModel):
     """One cluster of the stack, before its configurations are parsed."""
 
     name: DnsLabel
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Free-form labels fleet selectors match (``fluxgitops.spec.fleet``)."""
     backend: Literal["kubernetes", "azure"] = "kubernetes"
     mode: Literal["install", "external"] = "install"
     kubeconfig: str | None = None
@@ -70,6 +77,7 @@ class Cluster(SpecModel):
     """A validated cluster: its target, its extension and its configurations."""
 
     name: str
+    labels: dict[str, str] = Field(default_factory=dict)
     backend: Literal["kubernetes", "azure"]
     mode: Literal["install", "external"]
     kubeconfig: str | None
@@ -79,12 +87,15 @@ class Cluster(SpecModel):
     source_checks: Literal["off", "warn", "strict"]
     extension: FluxExtensionSpec
     configurations: tuple[FluxConfigurationSpec, ...]
+    origins: tuple[str | None, ...] = ()
+    """Per configuration: the fleet it came from, or None when the cluster declares it."""
 
 
 class StackConfig(SpecModel):
-    """Every cluster of a stack."""
+    """Every cluster of a stack (fleets expanded) and which clusters each fleet matched."""
 
     clusters: tuple[Cluster, ...]
+    fleets: tuple[FleetMembers, ...] = ()
 
 
 LOCAL_GIT = "local.git"
@@ -145,7 +156,8 @@ def parse_stack(
     clusters_raw = raw.get(CONFIG_KEY, raw.get("clusters")) if isinstance(raw, Mapping) else None
     if not isinstance(clusters_raw, list):
         raise SpecError(subject, [FieldError(CONFIG_KEY, "must be a list of clusters")])
-    errors: list[FieldError] = []
+    expansion = expand_fleets(clusters_raw, raw.get(FLEETS_KEY, raw.get("fleets")))
+    errors: list[FieldError] = list(expansion.errors)
     clusters: list[Cluster] = []
     seen: set[str] = set()
     for i, item in enumerate(clusters_raw):
@@ -160,39 +172,48 @@ def parse_stack(
                 FieldError(f"{where}.name", "is used by another cluster", repr(entry.name))
             )
         seen.add(entry.name)
+        ext_where, ext_raw = _extension_input(entry, where, expansion)
         try:
-            extension = parse_extension(entry.extension)
+            extension = parse_extension(ext_raw)
             if entry.backend == "azure":
                 check_azure_extension(extension)
         except SpecError as exc:
-            errors.extend(_prefixed(f"{where}.extension", exc.errors))
+            errors.extend(_prefixed(ext_where, exc.errors))
             extension = FluxExtensionSpec()
         configs: list[FluxConfigurationSpec] = []
+        origins: list[str | None] = []
         names: set[tuple[str, str]] = set()
-        for j, body in enumerate(entry.configurations):
+        bodies: list[tuple[str, str | None, Any]] = [
+            (f"{where}.configurations[{j}]", None, body)
+            for j, body in enumerate(entry.configurations)
+        ]
+        bodies += [(c.where, c.fleet, c.body) for c in expansion.configurations.get(entry.name, [])]
+        for at, origin, body in bodies:
             try:
                 spec = parse_configuration(body)
                 if entry.backend == "azure":
                     check_azure_configuration(spec)
             except SpecError as exc:
-                errors.extend(_prefixed(f"{where}.configurations[{j}]", exc.errors))
+                errors.extend(_prefixed(at, exc.errors))
                 continue
             if entry.backend == "kubernetes":
                 problems = ssh_key_problems(spec, extension.reconciler.enabled)
-                errors.extend(_prefixed(f"{where}.configurations[{j}]", problems))
+                errors.extend(_prefixed(at, problems))
             if (spec.namespace, spec.name) in names:
                 errors.append(
                     FieldError(
-                        f"{where}.configurations[{j}].name",
-                        f"is used twice in namespace {spec.namespace!r}",
+                        f"{at}.name",
+                        f"is used twice in namespace {spec.namespace!r} of cluster {entry.name!r}",
                         repr(spec.name),
                     )
                 )
             names.add((spec.namespace, spec.name))
             configs.append(spec)
+            origins.append(origin)
         clusters.append(
             Cluster(
                 name=entry.name,
+                labels=entry.labels,
                 backend=entry.backend,
                 mode=entry.mode,
                 kubeconfig=entry.kubeconfig,
@@ -202,8 +223,23 @@ def parse_stack(
                 source_checks=entry.source_checks,
                 extension=extension,
                 configurations=tuple(configs),
+                origins=tuple(origins),
             )
         )
     if errors:
         raise SpecError(subject, errors)
-    return StackConfig(clusters=tuple(clusters))
+    return StackConfig(clusters=tuple(clusters), fleets=tuple(expansion.fleets))
+
+
+def _extension_input(
+    entry: ClusterEntry, where: str, expansion: Expansion
+) -> tuple[str, dict[str, Any]]:
+    """The cluster's extension with its fleets' extensions under it (the cluster's own values
+    win), and the path its errors carry: the fleet's when only a fleet sets it."""
+    added = expansion.extensions.get(entry.name, [])
+    merged: dict[str, Any] = {}
+    for contribution in added:
+        merged = deep_merge(merged, contribution.body)
+    if entry.extension or not added:
+        return f"{where}.extension", deep_merge(merged, entry.extension)
+    return added[-1].where, merged

@@ -21,13 +21,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fluxgitops.fluxconfig.vocabulary import READY
+from fluxgitops.kinds import FLUX_KINDS
+
 COMPLIANT = "Compliant"
 NON_COMPLIANT = "Non-Compliant"
 PENDING = "Pending"
 SUSPENDED = "Suspended"
 UNKNOWN = "Unknown"
-
-FLUX_KINDS = frozenset({"GitRepository", "Bucket", "OCIRepository", "Kustomization", "HelmRelease"})
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def object_state(obj: Mapping[str, Any]) -> tuple[str, str]:
     """
     if (obj.get("spec") or {}).get("suspend"):
         return SUSPENDED, "suspended"
-    ready = condition(obj, "Ready")
+    ready = condition(obj, READY)
     if ready is None:
         return PENDING, "not reconciled yet"
     reason, message = ready.get("reason") or "", str(ready.get("message", ""))

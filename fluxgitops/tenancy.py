@@ -1,7 +1,7 @@
 """Which Flux objects in a repository multi-tenancy would block, and which API versions are gone.
 
 Input is the manifests read from a source (``load_manifests`` parses YAML text
-into ``Manifest`` documents that remember their file and line numbers); output
+into ``FileManifest`` documents that remember their file and line numbers); output
 is a list of ``Finding``: file, line, object (``kind/namespace/name``), rule id,
 severity, what is wrong and how to fix it. The rules follow what the Flux
 extension does when ``multiTenancy.enforce`` is on (the default): controllers
@@ -27,7 +27,8 @@ from typing import Any, Literal, Protocol
 
 import yaml
 
-from fluxgitops.errors import PermanentError
+from fluxgitops.errors import ManifestError
+from fluxgitops.kinds import split_api_version
 from fluxgitops.spec.extension import DEFAULT_FLUX_VERSION
 from fluxgitops.spec.semver import Version
 from fluxgitops.yamltext import StrictLoader, problem_of
@@ -150,7 +151,7 @@ cannot create them. CRDs in the repository with ``scope: Cluster`` and, when a c
 reachable, its discovery add to this (``check_manifests(cluster_scoped=…)``)."""
 
 
-def cluster_scoped_in(manifests: Iterable[Manifest]) -> frozenset[tuple[str, str]]:
+def cluster_scoped_in(manifests: Iterable[FileManifest]) -> frozenset[tuple[str, str]]:
     """(group, kind) of every ``scope: Cluster`` CustomResourceDefinition among ``manifests``."""
     found: set[tuple[str, str]] = set()
     for manifest in manifests:
@@ -196,18 +197,8 @@ _REFS: dict[tuple[str, str], tuple[_Ref, ...]] = {
 }
 
 
-class ManifestError(PermanentError):
-    """A file in the source is not valid YAML; names the file and line."""
-
-    def __init__(self, file: str, line: int, problem: str) -> None:
-        self.file = file
-        self.line = line
-        self.problem = problem
-        super().__init__(f"{file}:{line}: not valid YAML: {problem}")
-
-
 @dataclass(frozen=True)
-class Manifest:
+class FileManifest:
     """One Kubernetes object from a file: its data and the line where it starts.
 
     ``namespace_override`` is the ``namespace:`` of the kustomization.yaml that
@@ -232,12 +223,12 @@ class Manifest:
     @property
     def group(self) -> str:
         """The API group (empty for the core group)."""
-        return self.api_version.rpartition("/")[0]
+        return split_api_version(self.api_version)[0]
 
     @property
     def version(self) -> str:
         """The API version without the group."""
-        return self.api_version.rpartition("/")[2]
+        return split_api_version(self.api_version)[1]
 
     @property
     def kind(self) -> str:
@@ -328,14 +319,14 @@ def _documents(text: str) -> tuple[yaml.Node, ...]:
         loader.dispose()
 
 
-def load_manifests(text: str, file: str, *, namespace: str | None = None) -> list[Manifest]:
+def load_manifests(text: str, file: str, *, namespace: str | None = None) -> list[FileManifest]:
     """Every Kubernetes object (a mapping with apiVersion and kind) in multi-document ``text``.
 
     ``file`` is only used to label the results; ``namespace`` is a kustomize
     ``namespace:`` override. Raises ``ManifestError`` on invalid YAML.
     """
     loader = _Loader(text)
-    found: list[Manifest] = []
+    found: list[FileManifest] = []
     index = 0
     try:
         while loader.check_node():
@@ -345,7 +336,7 @@ def load_manifests(text: str, file: str, *, namespace: str | None = None) -> lis
             line = node.start_mark.line + 1
             data = loader.construct_document(node)
             if isinstance(data, dict) and data.get("apiVersion") and data.get("kind"):
-                found.append(Manifest(file, line, data, namespace, text, index))
+                found.append(FileManifest(file, line, data, namespace, text, index))
             index += 1
     except yaml.YAMLError as exc:
         raise ManifestError(file, *_yaml_problem(exc)) from None
@@ -412,7 +403,7 @@ class ManifestCollector:
     warnings: list[str] = field(default_factory=list)
     seen: set[tuple[str, str | None]] = field(default_factory=set)
 
-    def directory(self, path: str, namespace: str | None = None) -> Iterator[Manifest]:
+    def directory(self, path: str, namespace: str | None = None) -> Iterator[FileManifest]:
         """Every manifest reachable from directory ``path`` (not yet seen in this run)."""
         if (path, namespace) in self.seen or self.tree.kind(path) != "dir":
             return
@@ -445,7 +436,7 @@ class ManifestCollector:
 
     def _resource(
         self, base: str, kpath: str, entry: str, namespace: str | None
-    ) -> Iterator[Manifest]:
+    ) -> Iterator[FileManifest]:
         if "://" in entry or entry.startswith(("github.com/", "git@")):
             self.warnings.append(f"{kpath}: remote resource {entry!r} not checked")
             return
@@ -472,7 +463,7 @@ class ManifestCollector:
                 )
             )
 
-    def _file(self, path: str, namespace: str | None) -> Iterator[Manifest]:
+    def _file(self, path: str, namespace: str | None) -> Iterator[FileManifest]:
         if (path, namespace) in self.seen:
             return
         self.seen.add((path, namespace))
@@ -500,7 +491,7 @@ def _minor(flux_version: str) -> tuple[int, int]:
 
 
 def check_api_version(
-    manifest: Manifest, flux_version: str = DEFAULT_FLUX_VERSION
+    manifest: FileManifest, flux_version: str = DEFAULT_FLUX_VERSION
 ) -> Finding | None:
     """A finding when ``flux_version`` does not serve, or deprecates, the manifest's apiVersion."""
     versions = _VERSIONS.get((manifest.group, manifest.kind))
@@ -536,7 +527,7 @@ def check_api_version(
     return None
 
 
-def _ref_entries(manifest: Manifest, ref: _Ref) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+def _ref_entries(manifest: FileManifest, ref: _Ref) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     value: Any = manifest.data
     for step in ref.path:
         value = value.get(step) if isinstance(value, Mapping) else None
@@ -547,7 +538,7 @@ def _ref_entries(manifest: Manifest, ref: _Ref) -> Iterator[tuple[tuple[str | in
         yield ref.path, value
 
 
-def _check_refs(manifest: Manifest, namespace: str) -> Iterator[Finding]:
+def _check_refs(manifest: FileManifest, namespace: str) -> Iterator[Finding]:
     for ref in _REFS.get((manifest.group, manifest.kind), ()):
         for path, entry in _ref_entries(manifest, ref):
             if not isinstance(entry, Mapping) or not entry.get("namespace"):
@@ -572,7 +563,7 @@ def _check_refs(manifest: Manifest, namespace: str) -> Iterator[Finding]:
             )
 
 
-def _check_namespace(manifest: Manifest, namespace: str, scope: str) -> Iterator[Finding]:
+def _check_namespace(manifest: FileManifest, namespace: str, scope: str) -> Iterator[Finding]:
     actual = manifest.namespace
     spec = manifest.data.get("spec")
     own_account = isinstance(spec, Mapping) and bool(spec.get("serviceAccountName"))
@@ -619,7 +610,7 @@ def _check_namespace(manifest: Manifest, namespace: str, scope: str) -> Iterator
 
 
 def _check_scope(
-    manifest: Manifest, namespace: str, cluster_scoped: frozenset[tuple[str, str]]
+    manifest: FileManifest, namespace: str, cluster_scoped: frozenset[tuple[str, str]]
 ) -> Iterator[Finding]:
     if (manifest.group, manifest.kind) in cluster_scoped:
         yield Finding(
@@ -646,7 +637,7 @@ def _check_scope(
 
 
 def check_manifests(
-    manifests: Iterable[Manifest],
+    manifests: Iterable[FileManifest],
     *,
     namespace: str,
     multi_tenancy: bool = True,

@@ -27,29 +27,29 @@ from rich.text import Text
 from components.automation import Action, StackRun, run_stack, stack_readers
 from fluxgitops import yamltext
 from fluxgitops.diff import diff_manifests
-from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
+from fluxgitops.errors import FluxGitOpsError, SourceCheckError, SpecError, YamlError
 from fluxgitops.kube.apply import list_owned, read_objects
 from fluxgitops.kube.client import connect
 from fluxgitops.kube.deployed import LiveConfiguration
 from fluxgitops.local.controlplane import (
     FLUX_CONTROLLERS,
     ControlPlane,
-    local_dir,
     process_status,
     read_state,
-    resolve_kubeconfig,
     stop_detached,
 )
-from fluxgitops.local.gitserver import local_git_url, stack_placeholders
+from fluxgitops.local.fleet import CLUSTERS_HELP, MAX_CLUSTERS, start_members, stop_members
 from fluxgitops.local.loop import start_loop
 from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
+from fluxgitops.localrefs import local_dir, local_git_url, resolve_kubeconfig, stack_placeholders
 from fluxgitops.plan import Plan, build_plan, to_json, to_markdown, to_text
 from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
 from fluxgitops.render.manifest import Manifest
-from fluxgitops.sourcecheck import SourceChecker, SourceCheckError, check_source
+from fluxgitops.sourcecheck import SourceChecker, check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
 from fluxgitops.status import COMPLIANT, condition
+from fluxgitops_cli.fleet import fleet_app, migrate_command
 from fluxgitops_cli.importer import import_command
 from reconciler.cli import app as reconciler_app
 
@@ -380,6 +380,8 @@ local_app = typer.Typer(no_args_is_help=True, help="The local control plane on l
 app.add_typer(local_app, name="local")
 app.add_typer(reconciler_app, name="reconciler")
 app.command("import")(import_command)
+app.add_typer(fleet_app, name="fleet")
+app.command("migrate")(migrate_command)
 
 
 @local_app.command("up")
@@ -407,6 +409,8 @@ def local_up(
     git: Annotated[
         bool, typer.Option(help="Serve examples/gitops-repo over HTTP (${local.git})")
     ] = True,
+    *,
+    clusters: Annotated[int, typer.Option(min=1, max=MAX_CLUSTERS, help=CLUSTERS_HELP)] = 1,
 ) -> None:
     """Start a local cluster on loopback; its processes keep running until `local down`.
 
@@ -426,6 +430,7 @@ def local_up(
             nodes=nodes if cluster else 0,
         ).start()
         start_loop(plane, git=git, reconciler=reconciler)
+        members = start_members(clusters)
     except FluxGitOpsError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
@@ -437,12 +442,14 @@ def local_up(
     )
     if git:
         out.print(f"git: {local_git_url(workdir)}/gitops.git (examples/gitops-repo)")
+    for index, member in enumerate(members, start=2):
+        out.print(f"local-{index}: {member.server}  KUBECONFIG={member.kubeconfig}")
 
 
 @local_app.command("down")
 def local_down() -> None:
     """Stop every process of the local control plane."""
-    stopped = stop_detached(local_dir())
+    stopped = stop_members() + stop_detached(local_dir())
     out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 

@@ -6,7 +6,7 @@ fluxConfigurations`` resource (whole, or only its ``properties``), folds its
 (``fluxgitops.spec.arm.from_arm``), validates the result with the same parser
 every other door uses, and prints the configuration entry as stack YAML; with
 ``--live NAMESPACE/NAME`` it reads the FluxConfig and its protected-settings
-Secret from a cluster instead (``fluxgitops.fluxconfig_cr.entry_from_fluxconfig``). Secret
+Secret from a cluster instead (``fluxgitops.fluxconfig.readback.entry_from_fluxconfig``). Secret
 values are never printed: each becomes a ``pulumi config set --secret --path``
 line that prompts for the value. Registered on the CLI by
 ``fluxgitops_cli.app``; a thin shell over the pure ``fluxgitops.spec.arm``.
@@ -24,7 +24,7 @@ from rich.console import Console
 
 from fluxgitops import yamltext
 from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
-from fluxgitops.fluxconfig_cr import decode_secret_data, entry_from_fluxconfig, secret_to_read
+from fluxgitops.fluxconfig.readback import decode_secret_data, entry_from_fluxconfig, secret_to_read
 from fluxgitops.kube.apply import read_object
 from fluxgitops.kube.client import connect
 from fluxgitops.render.manifest import ObjectKey

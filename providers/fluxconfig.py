@@ -10,14 +10,10 @@ field changes. ``name``, ``namespace`` and ``scope`` changes replace. Outputs
 add ``object_keys``, ``compliance_state``, ``compliance_message``,
 ``source_synced_commit_id``, ``repository_public_key``. With the reconciler
 off, an SSH source without a key fails the check (nothing would generate it).
-With ``waitForReconciliation`` (Azure's name) create and update end only when
-the configuration is Compliant — read from the FluxConfig status the reconciler
-writes and the live Flux objects, including what the Kustomizations applied
-(``fluxgitops.kube.deployed``) — and fail with the failing Flux object's own
-message when it is Non-Compliant or ``reconciliationWaitDuration`` (default
-10m) runs out. The machinery is in ``providers.objectset``; this module only
-says how to render, what to wait for and what to report. Used by
-``components.flux_configuration``.
+Create and update end when the objects are applied; ``waitForReconciliation``
+(Azure's name) is ``providers.reconciliation``, a resource of its own. The
+machinery is in ``providers.objectset``; this module only says how to render
+and what to report. Used by ``components.flux_configuration``.
 """
 
 from __future__ import annotations
@@ -26,29 +22,29 @@ from typing import Any
 
 import pulumi
 from lightkube import Client
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, Resource
 
-from fluxgitops.errors import FluxGitOpsError
-from fluxgitops.kube.apply import ensure_namespace
+from fluxgitops.errors import FluxGitOpsError, SourceCheckError, SourceUnavailableError
+from fluxgitops.kinds import RBAC_KINDS, SOURCE_KINDS
+from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import resource_for
-from fluxgitops.kube.deployed import (
-    DEFAULT_WAIT,
-    LiveConfiguration,
-    read_configuration,
-    wait_for_compliance,
-)
 from fluxgitops.kube.discovery import cluster_scoped_kinds
-from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
+from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
-from fluxgitops.sourcecheck import SourceCheckError, SourceUnavailableError, check_source
+from fluxgitops.sourcecheck import check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.spec.extension import MultiTenancy
 from fluxgitops.spec.redact import merge_secrets
 from fluxgitops.stack import ssh_key_problems
 from fluxgitops.status import compliance, synced_commit
-from providers.objectset import ObjectSetProvider, client_for
+from providers.objectset import (
+    TYPE_MODULE,
+    Desired,
+    ObjectSetProvider,
+    client_for,
+    with_old_type,
+)
 
-SHARED_KINDS = ("ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding")
 OUTPUTS = (
     "objects",
     "object_keys",
@@ -69,27 +65,39 @@ class FluxConfigurationProvider(ObjectSetProvider):
 
     extra_inputs = ("multi_tenancy", "reconciler_managed")
 
-    def applied(self, props: dict[str, Any], manifests: list[Manifest]) -> list[Manifest]:
-        """With the in-cluster reconciler, only the FluxConfig and the auth Secret: the
-        reconciler applies the rest from the FluxConfig (two appliers of the same fields would
-        conflict). The preview still shows every rendered object."""
-        if not props.get("reconciler_managed"):
-            return manifests
-        secret = auth_secret_name(spec_of(props).name)
-        return [
-            m
-            for m in manifests
-            if m.key.kind == FLUXCONFIG_KIND or (m.key.kind == "Secret" and m.key.name == secret)
-        ]
+    def desire(self, props: dict[str, Any]) -> Desired:
+        """Parse once, render once: the configuration's objects (RBAC, Secret, source,
+        Kustomizations, FluxConfig), ``namespace/name``, and its namespace to create.
 
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate and render; with ``source_check`` also check the Git source (ref, paths,
-        multi-tenancy rules): its errors are failures, its commit and warnings go to the
-        ``source_report`` input (not diffed, so a moving branch causes no perpetual diff)."""
-        result = super().check(olds, news)
-        if result.failures:
-            return result
-        spec = spec_of(news)
+        With the in-cluster reconciler only the FluxConfig and the auth Secret are applied:
+        the reconciler applies the rest from the FluxConfig (two appliers of the same fields
+        would conflict). The preview still shows every rendered object."""
+        spec = spec_of(props)
+        options = RenderOptions(multi_tenancy=bool(props.get("multi_tenancy", True)))
+        manifests = render_configuration(spec, options)
+        applied = manifests
+        if props.get("reconciler_managed"):
+            secret = auth_secret_name(spec.name)
+            applied = [
+                m
+                for m in manifests
+                if m.key.kind == FLUXCONFIG_KIND
+                or (m.key.kind == "Secret" and m.key.name == secret)
+            ]
+        return Desired(
+            identity=f"{spec.namespace}/{spec.name}",
+            manifests=manifests,
+            applied=applied,
+            namespaces=(spec.namespace,),
+            spec=spec,
+        )
+
+    def checked(self, news: dict[str, Any], desired: Desired) -> CheckResult:
+        """With ``source_check`` also check the Git source (ref, paths, multi-tenancy rules):
+        its errors are failures, its commit and warnings go to the ``source_report`` input
+        (not diffed, so a moving branch causes no perpetual diff)."""
+        result = super().checked(news, desired)
+        spec: FluxConfigurationSpec = desired.spec
         problems = ssh_key_problems(spec, bool(news.get("reconciler_managed")))
         if problems:
             failures = [
@@ -125,77 +133,28 @@ class FluxConfigurationProvider(ObjectSetProvider):
         }
         return CheckResult({**result.inputs, "source_report": summary}, [])
 
-    def render(self, props: dict[str, Any]) -> list[Manifest]:
-        """The configuration's objects (RBAC, Secret, source, Kustomizations, FluxConfig)."""
-        options = RenderOptions(multi_tenancy=bool(props.get("multi_tenancy", True)))
-        return render_configuration(spec_of(props), options)
-
     def replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
         """``spec`` when name, namespace or scope changes (create-only in Azure too)."""
         old, new = olds.get("spec") or {}, news.get("spec") or {}
         immutable = FluxConfigurationSpec.IMMUTABLE_FIELDS
         return [] if all(old.get(f) == new.get(f) for f in immutable) else ["spec"]
 
-    def identity(self, props: dict[str, Any]) -> str:
-        """``namespace/name``."""
-        spec = spec_of(props)
-        return f"{spec.namespace}/{spec.name}"
-
-    def before_apply(self, client: Client, props: dict[str, Any]) -> None:
-        """The configuration namespace must exist (created if missing, never deleted)."""
-        ensure_namespace(client, spec_of(props).namespace)
-
     def protected(self, client: Client, key: ObjectKey, props: dict[str, Any]) -> bool:
         """Namespace-shared ``flux-applier`` RBAC stays while another FluxConfig is there."""
-        if key.kind not in SHARED_KINDS:
+        if key.kind not in RBAC_KINDS:
             return False
         spec = props.get("spec") or {}
         namespace, name = spec.get("namespace", "default"), spec.get("name")
         fluxconfig = resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
-        return any(o.metadata.name != name for o in client.list(fluxconfig, namespace=namespace))
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        """Apply, then (``waitForReconciliation``) wait until Compliant."""
-        created = super().create(props)
-        return CreateResult(created.id, self._wait(props, dict(created.outs or {})))
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Apply the new objects, then (``waitForReconciliation``) wait until Compliant."""
-        updated = super().update(_id, olds, news)
-        return UpdateResult(self._wait(news, dict(updated.outs or {})))
-
-    def _wait(self, props: dict[str, Any], outs: dict[str, Any]) -> dict[str, Any]:
-        spec = spec_of(props)
-        if not spec.wait_for_reconciliation:
-            return outs
-        client = client_for(props)
-        timeout = (spec.reconciliation_wait_duration or DEFAULT_WAIT).total_seconds()
-        subject = f"FluxConfiguration {spec.namespace}/{spec.name}"
-
-        def read() -> LiveConfiguration:
-            return read_configuration(
-                client,
-                spec,
-                multi_tenancy=bool(props.get("multi_tenancy", True)),
-                reconciler=bool(props.get("reconciler_managed")),
+        with api_errors(f"FluxConfig list in {namespace}"):
+            return any(
+                o.metadata.name != name for o in client.list(fluxconfig, namespace=namespace)
             )
-
-        live = wait_for_compliance(read, timeout=timeout, subject=subject, progress=pulumi.log.info)
-        state = live.compliance()
-        reported = (live.fluxconfig or {}).get("status") or {}
-        return {
-            **outs,
-            "compliance_state": state.state,
-            "compliance_message": state.message,
-            "source_synced_commit_id": live.commit,
-            "repository_public_key": reported.get("repositoryPublicKey", ""),
-        }
 
     def status(self, live: list[dict[str, Any]]) -> dict[str, Any]:
         """Compliance, synced commit and public key (from FluxConfig status when reconciled)."""
         state = compliance(live)
-        sources = ("GitRepository", "Bucket", "OCIRepository")
-        source = next((o for o in live if o.get("kind") in sources), None)
+        source = next((o for o in live if o.get("kind") in SOURCE_KINDS), None)
         fluxconfig = next((o for o in live if o.get("kind") == FLUXCONFIG_KIND), None)
         reported = (fluxconfig or {}).get("status") or {}
         return {
@@ -206,7 +165,7 @@ class FluxConfigurationProvider(ObjectSetProvider):
         }
 
 
-class FluxConfigurationResource(Resource):
+class FluxConfigurationResource(Resource, module=TYPE_MODULE, name="FluxConfiguration"):
     """One Flux configuration on one cluster, applied by ``FluxConfigurationProvider``.
 
     ``secrets`` and ``kubeconfig_content`` are stored as Pulumi secrets.
@@ -227,5 +186,5 @@ class FluxConfigurationResource(Resource):
             FluxConfigurationProvider(),
             name,
             {**props, **dict.fromkeys(OUTPUTS)},
-            pulumi.ResourceOptions.merge(secret, opts),
+            with_old_type(pulumi.ResourceOptions.merge(secret, opts)),
         )

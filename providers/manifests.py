@@ -13,34 +13,29 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from lightkube import Client
 from pulumi.dynamic import Resource
 
-from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.render import Manifest
-from providers.objectset import ObjectSetProvider
+from providers.objectset import TYPE_MODULE, Desired, ObjectSetProvider, with_old_type
 
 
 class ManifestsProvider(ObjectSetProvider):
     """Applies the ``manifests`` input as given."""
 
-    def render(self, props: dict[str, Any]) -> list[Manifest]:
-        """The objects, in apply order."""
-        return [Manifest(body) for body in props.get("manifests") or []]
-
-    def before_apply(self, client: Client, props: dict[str, Any]) -> None:
-        """Namespaces the objects live in must exist (created if missing, never deleted)."""
-        manifests = self.render(props)
+    def desire(self, props: dict[str, Any]) -> Desired:
+        """The objects in apply order, named as the component named the set; the namespaces
+        they live in (and do not declare themselves) must exist first."""
+        manifests = [Manifest(body) for body in props.get("manifests") or []]
         declared = {m.key.name for m in manifests if m.key.kind == "Namespace"}
-        for namespace in sorted({m.key.namespace for m in manifests} - declared - {""}):
-            ensure_namespace(client, namespace)
+        return Desired(
+            identity=str(props.get("set_name") or "manifests"),
+            manifests=manifests,
+            applied=manifests,
+            namespaces=tuple(sorted({m.key.namespace for m in manifests} - declared - {""})),
+        )
 
-    def identity(self, props: dict[str, Any]) -> str:
-        """The name the component gave the set."""
-        return str(props.get("set_name") or "manifests")
 
-
-class ManifestsResource(Resource):
+class ManifestsResource(Resource, module=TYPE_MODULE, name="Manifests"):
     """A set of Kubernetes objects applied by ``ManifestsProvider``."""
 
     objects: pulumi.Output[dict[str, Any]]
@@ -54,5 +49,5 @@ class ManifestsResource(Resource):
             ManifestsProvider(),
             name,
             {**props, "set_name": name, "objects": None, "object_keys": None},
-            pulumi.ResourceOptions.merge(secret, opts),
+            with_old_type(pulumi.ResourceOptions.merge(secret, opts)),
         )

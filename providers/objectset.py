@@ -1,9 +1,10 @@
 """``ObjectSetProvider``: the dynamic-provider machinery for "a set of rendered objects".
 
 check / diff / create / update / delete / read for any resource whose state is
-a list of Kubernetes objects rendered from its inputs: subclasses say how to
-render (``render``), what forces a replacement (``replaces``) and what status
-to report (``status``). Server-side apply, stale-object removal, finalizer-aware
+a list of Kubernetes objects rendered from its inputs: subclasses turn the
+inputs into one ``Desired`` per call (``desire``: parsed, rendered, identity,
+namespaces), say what forces a replacement (``replaces``) and what status to
+report (``status``). Server-side apply, stale-object removal, finalizer-aware
 delete and refresh are here, once. The provider is pickled into state by
 reference (keep this module path stable): no import side effects, no stored
 client or credentials — it connects inside each method from the
@@ -14,8 +15,10 @@ client or credentials — it connects inside each method from the
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
+import pulumi
 from lightkube import Client
 from pulumi.dynamic import (
     CheckFailure,
@@ -29,12 +32,24 @@ from pulumi.dynamic import (
 
 from fluxgitops.diff import diff_manifests, normalize, project
 from fluxgitops.errors import SECRET_MASK, SpecError
-from fluxgitops.kube.apply import apply_manifests, delete_objects, read_objects
+from fluxgitops.kube.apply import apply_manifests, delete_objects, ensure_namespace, read_objects
 from fluxgitops.kube.client import connect
 from fluxgitops.render import Manifest, ObjectKey
 from fluxgitops.render.manifest import SECRET_DATA_FIELDS
 
 CONNECTION_INPUTS = ("kubeconfig", "kubeconfig_content", "context")
+
+TYPE_MODULE = "fluxgitops"
+"""Our dynamic resources' types are ``pulumi-python:dynamic/fluxgitops:<Name>``."""
+OLD_DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+"""The type every dynamic resource had before it had its own: an alias, so existing stacks
+adopt the new type in place instead of replacing their resources."""
+
+
+def with_old_type(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """``opts`` plus the alias to ``OLD_DYNAMIC_TYPE``."""
+    alias = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_DYNAMIC_TYPE)])
+    return pulumi.ResourceOptions.merge(alias, opts)
 
 
 def key_string(key: ObjectKey) -> str:
@@ -74,6 +89,22 @@ def client_for(props: dict[str, Any]) -> Client:
     return connect(props.get("kubeconfig"), props.get("context"), props.get("kubeconfig_content"))
 
 
+@dataclass(frozen=True)
+class Desired:
+    """The inputs of one provider call, parsed and rendered once: every method works from it."""
+
+    identity: str
+    """The resource ID."""
+    manifests: list[Manifest]
+    """Every object the inputs describe, in apply order."""
+    applied: list[Manifest]
+    """The part of ``manifests`` this provider applies itself."""
+    namespaces: tuple[str, ...] = ()
+    """Namespaces that must exist before applying (created if missing, never deleted)."""
+    spec: Any = None
+    """The subclass's typed value the objects were rendered from (None when there is none)."""
+
+
 class ObjectSetProvider(ResourceProvider):
     """Apply a rendered set of objects and keep Pulumi state in line with the cluster."""
 
@@ -81,24 +112,26 @@ class ObjectSetProvider(ResourceProvider):
 
     # ------------------------------------------------------------ for subclasses
 
-    def render(self, props: dict[str, Any]) -> list[Manifest]:
-        """The objects the inputs describe (raise ``SpecError`` for invalid inputs)."""
+    def desire(self, props: dict[str, Any]) -> Desired:
+        """The inputs parsed and rendered (raise ``SpecError`` for invalid inputs)."""
         raise NotImplementedError
 
     def replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
         """Input names whose change forces a replacement."""
         return []
 
-    def identity(self, props: dict[str, Any]) -> str:
-        """The resource ID."""
-        raise NotImplementedError
+    def checked(self, news: dict[str, Any], desired: Desired) -> CheckResult:
+        """The check result for valid inputs (subclasses add their own checks)."""
+        return CheckResult(
+            {**copy.deepcopy(news), "objects": preview_objects(desired.manifests)}, []
+        )
 
-    def before_apply(self, client: Client, props: dict[str, Any]) -> None:
-        """Prepare the cluster (for example the namespace) before applying."""
-
-    def applied(self, props: dict[str, Any], manifests: list[Manifest]) -> list[Manifest]:
-        """The part of the rendered objects this provider applies (all, unless overridden)."""
-        return manifests
+    def after_apply(
+        self, props: dict[str, Any], desired: Desired, outs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The outputs of a create or update, once everything is applied (for example after
+        waiting for the objects to be ready)."""
+        return outs
 
     def protected(self, client: Client, key: ObjectKey, props: dict[str, Any]) -> bool:
         """True for an object that must not be deleted now (shared with other resources)."""
@@ -113,7 +146,7 @@ class ObjectSetProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate and render; every error becomes a failure with its property path."""
         try:
-            manifests = self.render(news)
+            desired = self.desire(news)
         except SpecError as exc:
             failures = [
                 CheckFailure(
@@ -123,7 +156,7 @@ class ObjectSetProvider(ResourceProvider):
                 for e in exc.errors
             ]
             return CheckResult(news, failures)
-        return CheckResult({**copy.deepcopy(news), "objects": preview_objects(manifests)}, [])
+        return self.checked(news, desired)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Changed when an object, a secret or the connection changes."""
@@ -131,7 +164,7 @@ class ObjectSetProvider(ResourceProvider):
         desired = news.get("objects")  # check() rendered them already
         if not isinstance(desired, dict):
             try:
-                desired = preview_objects(self.render(news))
+                desired = preview_objects(self.desire(news).manifests)
             except SpecError:
                 return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
         old_objects = [dict(body) for body in (olds.get("objects") or {}).values()]
@@ -144,11 +177,15 @@ class ObjectSetProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Apply every rendered object (server-side apply)."""
-        return CreateResult(self.identity(props), self._apply(props, previous={}))
+        desired = self.desire(props)
+        outs = self._apply(props, desired, previous={})
+        return CreateResult(desired.identity, self.after_apply(props, desired, outs))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Apply the new objects, then delete the ones no longer rendered."""
-        return UpdateResult(self._apply(news, previous=key_index(olds)))
+        desired = self.desire(news)
+        outs = self._apply(news, desired, previous=key_index(olds))
+        return UpdateResult(self.after_apply(news, desired, outs))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Delete every object applied before, in reverse order, waiting for finalizers."""
@@ -160,7 +197,7 @@ class ObjectSetProvider(ResourceProvider):
         """Live state: objects deleted by hand disappear, fields changed by hand show."""
         client = client_for(props)
         try:
-            desired = {key_string(m.key): m for m in self.render(props)}
+            desired = {key_string(m.key): m for m in self.desire(props).manifests}
         except SpecError:
             desired = {}
         keys = {text: parse_key(text, api) for text, api in key_index(props).items()}
@@ -187,11 +224,13 @@ class ObjectSetProvider(ResourceProvider):
             remove_finalizers=bool(props.get("remove_finalizers", False)),
         )
 
-    def _apply(self, props: dict[str, Any], previous: dict[str, str]) -> dict[str, Any]:
-        manifests = self.render(props)
-        mine = self.applied(props, manifests)
+    def _apply(
+        self, props: dict[str, Any], desired: Desired, previous: dict[str, str]
+    ) -> dict[str, Any]:
+        mine = desired.applied
         client = client_for(props)
-        self.before_apply(client, props)
+        for namespace in desired.namespaces:
+            ensure_namespace(client, namespace)
         live = apply_manifests(client, mine, force=bool(props.get("force_conflicts", False)))
         current = {key_string(m.key): m.key.api_version for m in mine}
         stale = [parse_key(t, api) for t, api in previous.items() if t not in current]
@@ -200,7 +239,7 @@ class ObjectSetProvider(ResourceProvider):
             self._delete(client, stale, props)
         return {
             **copy.deepcopy(props),
-            "objects": preview_objects(manifests),
+            "objects": preview_objects(desired.manifests),
             "object_keys": current,
             **self.status(live),
         }

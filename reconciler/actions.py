@@ -4,15 +4,16 @@ Synchronous lightkube calls (``fluxgitops.kube``), run by
 ``reconciler.operator`` in its worker threads; every function takes the
 client and a snapshot of what the operator knows, and returns what happened —
 no shared state is touched here. Decisions (what the CR means, what is owned,
-what the status says) come from the pure ``fluxgitops.fluxconfig_cr``.
-Errors are classified, never raised past the caller: temporary ones (API
-unreachable, 429, 5xx, 409/410) retry with backoff; permanent ones stall the
+what the status says) come from the pure ``fluxgitops.fluxconfig``.
+Errors are classified by class (``fluxgitops.kube.boundary`` maps API answers
+once), never raised past the caller: temporary ones (API unreachable, 429,
+5xx, 409/410) retry with backoff; permanent ones stall the
 FluxConfig with a message. The generated private key is never logged.
 
 Ownership (the I/O in ``reconciler.ownership``): before anything is applied,
 every object the FluxConfig renders is checked against the live one (the watch
 cache, else a read):
-``fluxconfig_cr.foreign_owner`` must find it absent or ours, or nothing is
+``fluxconfig.ownership.foreign_owner`` must find it absent or ours, or nothing is
 written and the FluxConfig is Stalled ``OwnershipConflict``. Pruning and
 finalizing delete only what the inventory (``status.inventory``) says we
 applied, plus objects labelled for the configuration that one of our field
@@ -32,8 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx2
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.resources.core_v1 import Secret
 from lightkube.types import PatchType
 
@@ -41,34 +41,29 @@ from fluxgitops.errors import (
     DeletionTimeoutError,
     FluxGitOpsError,
     LeaseLostError,
-    ObjectTooLargeError,
+    NotFoundError,
     OwnershipConflictError,
     PermanentError,
     SpecError,
+    StaleObjectError,
     TemporaryError,
 )
-from fluxgitops.fluxconfig_cr import (
-    ANNOTATION_FORCE_FINALIZE,
-    FINALIZER,
-    RBAC_KINDS,
+from fluxgitops.fluxconfig.drift import view
+from fluxgitops.fluxconfig.ownership import inventory_keys
+from fluxgitops.fluxconfig.readback import (
     DesiredConfiguration,
-    Outcome,
-    Phase,
     configuration_from_cr,
     decode_secret_data,
     identity_from_secret,
-    inventory_keys,
     owned_manifests,
     protected_settings_ref,
     secret_to_read,
-    stale_keys,
-    subject,
-    view,
 )
-from fluxgitops.kube.apply import (
-    apply_manifests,
-    translate,
-)
+from fluxgitops.fluxconfig.status import Outcome, stale_keys
+from fluxgitops.fluxconfig.vocabulary import ANNOTATION_FORCE_FINALIZE, FINALIZER, Phase, subject
+from fluxgitops.kinds import RBAC_KINDS
+from fluxgitops.kube.apply import apply_manifests
+from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
 from fluxgitops.render.manifest import ObjectKey
 from fluxgitops.render.meta import (
@@ -90,8 +85,6 @@ from reconciler.ownership import (
 
 log = logging.getLogger("fluxgitops.reconciler")
 
-RETRYABLE_CODES = (409, 410, 429)
-TOO_LARGE_CODE = 413
 FINALIZE_POLL = 2.0
 
 
@@ -100,36 +93,18 @@ def utcnow() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def status_code(exc: BaseException) -> int:
-    """The HTTP status behind ``exc`` (or its cause), 0 when there is none."""
-    for candidate in (exc, exc.__cause__):
-        if isinstance(candidate, ApiError):
-            return int(candidate.status.code or 0)
-        if isinstance(candidate, httpx2.HTTPStatusError):
-            return int(candidate.response.status_code)
-    return 0
-
-
 def retry_after(exc: BaseException) -> float | None:
-    """The server's ``Retry-After`` (429) in seconds, when it sent one."""
-    for candidate in (exc, exc.__cause__):
-        if isinstance(candidate, httpx2.HTTPStatusError):
-            value = candidate.response.headers.get("Retry-After")
-            with contextlib.suppress(TypeError, ValueError):
-                return float(value or "")
-    return None
+    """The server's ``Retry-After`` in seconds, when a temporary error carries one."""
+    return exc.retry_after if isinstance(exc, TemporaryError) else None
 
 
 def is_temporary(exc: BaseException) -> bool:
     """True for errors that may pass on retry: unreachable, throttled, conflicts, expired lists.
 
-    Never an object too large for the API server (413) or etcd: retrying the same request
-    cannot succeed, so the FluxConfig is Stalled with the message instead."""
-    if isinstance(exc, ObjectTooLargeError) or status_code(exc) == TOO_LARGE_CODE:
-        return False
-    if isinstance(exc, TemporaryError):
-        return True
-    return status_code(exc) in RETRYABLE_CODES
+    Decided by the class alone (``fluxgitops.kube.boundary`` maps every API answer
+    once): an object too large for the API server or etcd is permanent, so the
+    FluxConfig is Stalled with the message instead of retried forever."""
+    return isinstance(exc, TemporaryError)
 
 
 def _fluxconfig() -> Any:
@@ -151,35 +126,24 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 
 def read_secret(client: Client, namespace: str, name: str) -> dict[str, str] | None:
     """The Secret's data, decoded; None when it does not exist."""
-    try:
-        secret = client.get(Secret, name, namespace=namespace)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise translate(exc, f"Secret {namespace}/{name}") from exc
-    except (httpx2.HTTPError, OSError) as exc:
-        raise translate(exc, f"Secret {namespace}/{name}") from exc
-    return decode_secret_data(secret.data)
+    secret = or_none(
+        f"Secret {namespace}/{name}", lambda: client.get(Secret, name, namespace=namespace)
+    )
+    return None if secret is None else decode_secret_data(secret.data)
 
 
 def read_fluxconfig(client: Client, namespace: str, name: str) -> dict[str, Any] | None:
     """The live FluxConfig, or None when it is gone."""
-    try:
-        return _as_dict(client.get(_fluxconfig(), name, namespace=namespace))
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise translate(exc, subject(namespace, name)) from exc
-    except (httpx2.HTTPError, OSError) as exc:
-        raise translate(exc, subject(namespace, name)) from exc
+    live = or_none(
+        subject(namespace, name), lambda: client.get(_fluxconfig(), name, namespace=namespace)
+    )
+    return None if live is None else _as_dict(live)
 
 
 def fluxconfig_count(client: Client, namespace: str) -> int:
     """How many FluxConfigs namespace ``namespace`` holds (read from the API, not a cache)."""
-    try:
+    with api_errors(f"FluxConfig list in {namespace}"):
         return sum(1 for _ in client.list(_fluxconfig(), namespace=namespace))
-    except (ApiError, httpx2.HTTPError, OSError) as exc:
-        raise translate(exc, f"FluxConfig list in {namespace}") from exc
 
 
 def update_finalizers(
@@ -189,7 +153,8 @@ def update_finalizers(
     where = subject(namespace, name)
     for _attempt in range(5):
         try:
-            live = _as_dict(client.get(_fluxconfig(), name, namespace=namespace))
+            with api_errors(where):
+                live = _as_dict(client.get(_fluxconfig(), name, namespace=namespace))
             current = list(_meta(live).get("finalizers") or [])
             wanted = change(current)
             if wanted == current:
@@ -200,45 +165,33 @@ def update_finalizers(
                     "resourceVersion": _meta(live).get("resourceVersion"),
                 }
             }
-            patched = client.patch(
-                _fluxconfig(), name, patch, namespace=namespace, patch_type=PatchType.MERGE
-            )
+            with api_errors(where):
+                patched = client.patch(
+                    _fluxconfig(), name, patch, namespace=namespace, patch_type=PatchType.MERGE
+                )
             return _as_dict(patched)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                return None
-            if exc.status.code == 409:
-                continue
-            raise translate(exc, where) from exc
-        except (httpx2.HTTPError, OSError) as exc:
-            raise translate(exc, where) from exc
-    raise translate_conflict(where)
-
-
-def translate_conflict(where: str) -> TemporaryError:
-    """Five optimistic-concurrency conflicts in a row: let the queue retry later."""
-    return TemporaryError(f"{where}: changed by someone else five times in a row; retrying")
+        except NotFoundError:
+            return None
+        except StaleObjectError:
+            continue
+    raise StaleObjectError(f"{where}: changed by someone else five times in a row; retrying")
 
 
 def write_status(
     client: Client, namespace: str, name: str, patch: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     """Merge-patch ``status`` (no resourceVersion: the reconciler is its only writer)."""
-    try:
-        live = client.patch(
+    live = or_none(
+        f"{subject(namespace, name)} status",
+        lambda: client.patch(
             _fluxconfig().Status,
             name,
             {"status": dict(patch)},
             namespace=namespace,
             patch_type=PatchType.MERGE,
-        )
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise translate(exc, f"{subject(namespace, name)} status") from exc
-    except (httpx2.HTTPError, OSError) as exc:
-        raise translate(exc, f"{subject(namespace, name)} status") from exc
-    return _as_dict(live)
+        ),
+    )
+    return None if live is None else _as_dict(live)
 
 
 # ---------------------------------------------------------------- reconcile

@@ -35,16 +35,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import httpx2
-from lightkube import ApiError, AsyncClient, Client
+from lightkube import AsyncClient, Client
 from lightkube.resources.coordination_v1 import Lease
 
-from fluxgitops.errors import LeaseLostError
-from fluxgitops.kube.apply import translate
+from fluxgitops.errors import (
+    AlreadyExistsError,
+    FluxGitOpsError,
+    LeaseLostError,
+    NotFoundError,
+    StaleObjectError,
+)
+from fluxgitops.kube.boundary import api_errors
 
 log = logging.getLogger("fluxgitops.reconciler.election")
-
-LEASE_ERRORS = (ApiError, httpx2.HTTPError, OSError)
 
 
 def _micro_now() -> str:
@@ -138,10 +141,8 @@ class Fence:
         if not self.enabled:
             return
         self.check(term, what)
-        try:
+        with api_errors(f"Lease {self.namespace}/{self.name}"):
             lease = client.get(Lease, self.name, namespace=self.namespace)
-        except (ApiError, httpx2.HTTPError, OSError) as exc:
-            raise translate(exc, f"Lease {self.namespace}/{self.name}") from exc
         live = term_of(lease.spec)
         if live != (term or self.term):
             raise self._refuse(what, f"sees the lease held by {live}")
@@ -236,7 +237,7 @@ class LeaderElector:
                 sent = time.monotonic()
                 try:
                     held = await self.try_acquire_or_renew()
-                except LEASE_ERRORS as exc:
+                except FluxGitOpsError as exc:
                     log.debug("lease %s/%s: %s", self.namespace, self.name, exc)
                     held = False
                 now = time.monotonic()
@@ -264,7 +265,7 @@ class LeaderElector:
             if self.leading:
                 self.leading = False
                 self.on_stopped()
-                with contextlib.suppress(*LEASE_ERRORS, asyncio.CancelledError):
+                with contextlib.suppress(FluxGitOpsError, asyncio.CancelledError):
                     await asyncio.wait_for(asyncio.shield(self.release()), timeout=2.0)
 
     def step_down(self, reason: str) -> None:
@@ -309,17 +310,16 @@ class LeaderElector:
 
     async def try_acquire_or_renew(self) -> bool:
         """One round: True when we hold the Lease afterwards."""
+        where = f"Lease {self.namespace}/{self.name}"
         try:
-            lease = await self.client.get(Lease, self.name, namespace=self.namespace)
-        except ApiError as exc:
-            if exc.status.code != 404:
-                raise
+            with api_errors(where):
+                lease = await self.client.get(Lease, self.name, namespace=self.namespace)
+        except NotFoundError:
             try:
-                created = await self.client.create(self._body("", 0, None))
-            except ApiError as create_exc:
-                if create_exc.status.code == 409:
-                    return False
-                raise
+                with api_errors(where):
+                    created = await self.client.create(self._body("", 0, None))
+            except (AlreadyExistsError, StaleObjectError):  # another replica was first
+                return False
             self._observe(created.spec)
             self.term = term_of(created.spec)
             return True
@@ -340,21 +340,21 @@ class LeaderElector:
         transitions = int(getattr(spec, "leaseTransitions", None) or 0) + (0 if renewing else 1)
         version = lease.metadata.resourceVersion if lease.metadata else None
         try:
-            replaced = await self.client.replace(self._body(acquire_text, transitions, version))
-        except ApiError as exc:
-            if exc.status.code == 409:
-                return False
-            raise
+            with api_errors(where):
+                replaced = await self.client.replace(self._body(acquire_text, transitions, version))
+        except StaleObjectError:  # someone else wrote it since we read it
+            return False
         self._observe(replaced.spec)
         self.term = term_of(replaced.spec)
         return True
 
     async def release(self) -> None:
         """Give the Lease up (holder emptied, duration 1 s) so a standby need not wait."""
-        lease = await self.client.get(Lease, self.name, namespace=self.namespace)
-        if lease.spec is None or lease.spec.holderIdentity != self.identity:
-            return
-        lease.spec.holderIdentity = ""
-        lease.spec.leaseDurationSeconds = 1
-        await self.client.replace(lease)
+        with api_errors(f"Lease {self.namespace}/{self.name}"):
+            lease = await self.client.get(Lease, self.name, namespace=self.namespace)
+            if lease.spec is None or lease.spec.holderIdentity != self.identity:
+                return
+            lease.spec.holderIdentity = ""
+            lease.spec.leaseDurationSeconds = 1
+            await self.client.replace(lease)
         log.info("%s released the lease", self.identity)

@@ -18,16 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fluxgitops.fluxconfig_cr import (
-    ANNOTATION_REQUESTED_AT,
-    Outcome,
-    drifted,
-    owner_of,
-    resource_version,
-    view,
-)
+from fluxgitops.fluxconfig.drift import drifted, resource_version, view
+from fluxgitops.fluxconfig.readback import owner_of
+from fluxgitops.fluxconfig.status import Outcome
+from fluxgitops.fluxconfig.vocabulary import ANNOTATION_REQUESTED_AT
+from fluxgitops.kinds import FLUX_KINDS
 from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.status import FLUX_KINDS
 
 ConfigKey = tuple[str, str]
 """``(namespace, name)`` of a FluxConfig."""

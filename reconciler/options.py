@@ -11,7 +11,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
-from fluxgitops.fluxconfig_cr import RECONCILER_FIELD_MANAGER as FIELD_MANAGER
+from fluxgitops.fluxconfig.vocabulary import RECONCILER_FIELD_MANAGER as FIELD_MANAGER
 
 LEASE_NAME = "fluxgitops-reconciler"
 

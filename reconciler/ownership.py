@@ -1,6 +1,6 @@
 """What is ours in the cluster: read it, check it before a write, choose what to delete, delete it.
 
-The reconciler's ownership I/O, with the rules from ``fluxgitops.fluxconfig_cr``
+The reconciler's ownership I/O, with the rules from ``fluxgitops.fluxconfig``
 (``foreign_owner`` before a write, ``deletable`` before a delete):
 ``check_ownership`` raises ``OwnershipConflictError`` naming every rendered
 object that exists but is not ours; ``ours_to_delete`` keeps only what the
@@ -21,14 +21,10 @@ from lightkube import Client
 from lightkube.operators import not_exists
 
 from fluxgitops.errors import DeletionTimeoutError, OwnershipConflictError
-from fluxgitops.fluxconfig_cr import (
-    MANAGED_KINDS,
-    RBAC_KINDS,
-    deletable,
-    foreign_owner,
-    subject,
-    view,
-)
+from fluxgitops.fluxconfig.drift import view
+from fluxgitops.fluxconfig.ownership import deletable, foreign_owner
+from fluxgitops.fluxconfig.vocabulary import subject
+from fluxgitops.kinds import MANAGED_KINDS, RBAC_KINDS
 from fluxgitops.kube.apply import delete_objects, list_labelled, read_object
 from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.render.meta import LABEL_CONFIGURATION, LABEL_CONFIGURATION_NAMESPACE, labels_for

@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 
+from fluxgitops.errors import SourceCheckError, SourceUnavailableError
 from fluxgitops.local.gitserver import GitServer
 from fluxgitops.sourcecheck import (
     SourceChecker,
-    SourceCheckError,
-    SourceUnavailableError,
     _Git,
     check_source,
     split_url,

@@ -41,6 +41,11 @@ def flux(
     }
 
 
+def not_ready(kind: str, name: str, ready: str, reason: str, message: str) -> dict[str, Any]:
+    """A Flux object whose Ready condition is ``ready`` (False / Unknown) with a reason."""
+    return flux(kind, name, ready, reason=reason, message=message)
+
+
 def test_pending_until_reconciled() -> None:
     state = compliance([flux("GitRepository", "r"), flux("Kustomization", "k", "True")])
     assert state.state == "Pending"
@@ -83,15 +88,7 @@ def test_non_compliant_when_ready_false_for_an_older_generation() -> None:
 
 def test_pending_when_ready_unknown() -> None:
     state = compliance(
-        [
-            flux(
-                "Kustomization",
-                "k",
-                "Unknown",
-                reason="Progressing",
-                message="reconciliation in progress",
-            )
-        ]
+        [not_ready("Kustomization", "k", "Unknown", "Progressing", "reconciliation in progress")]
     )
     assert state.state == "Pending"
     assert state.message == "Kustomization/k: Progressing: reconciliation in progress"
@@ -100,12 +97,12 @@ def test_pending_when_ready_unknown() -> None:
 def test_pending_while_waiting_for_a_dependency() -> None:
     state = compliance(
         [
-            flux(
+            not_ready(
                 "Kustomization",
                 "apps",
                 "False",
-                reason="DependencyNotReady",
-                message="dependency 'ns/infra' is not ready",
+                "DependencyNotReady",
+                "dependency 'ns/infra' is not ready",
             )
         ]
     )
@@ -197,13 +194,7 @@ def test_non_compliant_names_the_failing_object() -> None:
     state = compliance(
         [
             flux("GitRepository", "r", "True"),
-            flux(
-                "Kustomization",
-                "k",
-                "False",
-                reason="BuildFailed",
-                message="kustomization path not found",
-            ),
+            not_ready("Kustomization", "k", "False", "BuildFailed", "kustomization path not found"),
         ]
     )
     assert state.state == "Non-Compliant"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from fluxgitops.errors import ManifestError
 from fluxgitops.tenancy import (
     RULES,
+    FileManifest,
     FileTree,
     Finding,
-    Manifest,
     ManifestCollector,
-    ManifestError,
     check_manifests,
     load_manifests,
 )
@@ -363,7 +363,7 @@ def test_line_of_points_at_the_deepest_key_present() -> None:
     (manifest,) = load_manifests(SEED_RELEASE, "r.yaml")
     assert manifest.line_of("spec", "chart", "spec", "sourceRef", "namespace") == 14
     assert manifest.line_of("spec", "chart", "nothing", "here") == 8
-    assert Manifest("f", 3, {}).line_of("spec") == 3
+    assert FileManifest("f", 3, {}).line_of("spec") == 3
 
 
 def test_finding_text_names_file_line_object_rule_and_fix() -> None:

@@ -22,31 +22,15 @@ from lightkube.core.exceptions import ConfigError
 from lightkube.generic_resource import create_namespaced_resource
 
 from fluxgitops.errors import ClusterUnavailableError, PermanentError
-from fluxgitops.render.meta import (
-    FIELD_MANAGER,
-    FLUXCONFIG_KIND,
-    FLUXCONFIG_PLURAL,
-    FLUXCONFIG_VERSION,
-    GROUP,
-)
-
-FLUX_KINDS = (
-    ("source.toolkit.fluxcd.io", "v1", "GitRepository", "gitrepositories"),
-    ("source.toolkit.fluxcd.io", "v1", "Bucket", "buckets"),
-    ("source.toolkit.fluxcd.io", "v1", "OCIRepository", "ocirepositories"),
-    ("source.toolkit.fluxcd.io", "v1", "HelmRepository", "helmrepositories"),
-    ("source.toolkit.fluxcd.io", "v1", "HelmChart", "helmcharts"),
-    ("kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"),
-    ("helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases"),
-    (GROUP, FLUXCONFIG_VERSION, FLUXCONFIG_KIND, FLUXCONFIG_PLURAL),
-)
+from fluxgitops.kinds import CUSTOM_KINDS
+from fluxgitops.render.meta import FIELD_MANAGER
 
 
 @functools.cache
 def register_kinds() -> None:
     """Register the Flux kinds and FluxConfig with lightkube (once per process)."""
-    for group, version, kind, plural in FLUX_KINDS:
-        create_namespaced_resource(group, version, kind, plural)
+    for kind in CUSTOM_KINDS:
+        create_namespaced_resource(kind.group, kind.version, kind.kind, kind.plural)
 
 
 def resource_for(api_version: str, kind: str) -> Any:

@@ -25,13 +25,13 @@ from typing import Any
 from lightkube import Client
 
 from fluxgitops.errors import ReconciliationError, ReconciliationTimeoutError
+from fluxgitops.kinds import FLUX_KINDS, SOURCE_KINDS
 from fluxgitops.kube.apply import read_objects
 from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_KIND
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.status import (
     COMPLIANT,
-    FLUX_KINDS,
     NON_COMPLIANT,
     Applied,
     Compliance,
@@ -42,7 +42,6 @@ from fluxgitops.status import (
     synced_commit,
 )
 
-SOURCE_KINDS = ("GitRepository", "Bucket", "OCIRepository")
 DEFAULT_WAIT = timedelta(minutes=10)
 """``reconciliationWaitDuration`` when ``waitForReconciliation`` is on and no duration is given."""
 POLL_SECONDS = 1.0

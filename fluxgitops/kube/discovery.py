@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 
-import httpx2
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+
+from fluxgitops.errors import FluxGitOpsError
+from fluxgitops.kube.boundary import api_errors
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +24,9 @@ log = logging.getLogger(__name__)
 def cluster_scoped_kinds(client: Client) -> frozenset[tuple[str, str]]:
     """(group, kind) of every cluster-scoped CRD the cluster serves; empty when unreachable."""
     try:
-        crds = list(client.list(CustomResourceDefinition))
-    except (ApiError, httpx2.HTTPError, OSError) as exc:
+        with api_errors("CustomResourceDefinition list"):
+            crds = list(client.list(CustomResourceDefinition))
+    except FluxGitOpsError as exc:
         log.info("cluster-scoped kinds not discovered (%s); using the built-in list", exc)
         return frozenset()
     return frozenset(

@@ -59,10 +59,8 @@ from fluxgitops.local.processes import (
     free_port,
     health_check,
     http_ok,
-    local_dir,
     process_status,
     read_state,
-    resolve_kubeconfig,
     stop_detached,
 )
 from fluxgitops.local.toolchain import tool_path
@@ -71,8 +69,6 @@ from fluxgitops.render.fluxconfig import render_fluxconfig_crd
 from fluxgitops.spec.extension import FluxExtensionSpec
 
 READY_TIMEOUT = 60.0
-
-CONTROLLERS = FLUX_CONTROLLERS  # the name older callers import
 
 
 @dataclass
@@ -550,14 +546,11 @@ def running(
 
 
 __all__ = [
-    "CONTROLLERS",
     "FLUX_CONTROLLERS",
     "ControlPlane",
     "free_port",
-    "local_dir",
     "process_status",
     "read_state",
-    "resolve_kubeconfig",
     "running",
     "stop_detached",
 ]

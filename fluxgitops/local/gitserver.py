@@ -15,8 +15,8 @@ example GitOps repository under ``examples/gitops-repo`` — with one commit per
 change. ``python -m fluxgitops.local.gitserver --port P --publish
 gitops=examples/gitops-repo`` serves in the foreground until SIGTERM: ``fluxgitops
 local up`` starts it that way (fixed default port ``DEFAULT_PORT``, a free one when
-taken) and records its URL in ``<local dir>/git.json``; ``local_git_url`` reads it
-back and ``stack_placeholders`` gives ``${local.git}`` for stack files.
+taken) and records its URL in ``<local dir>/git.json``; ``fluxgitops.localrefs``
+reads it back (``${local.git}`` in stack files).
 
 Called by the source-check tests (``tests/test_sourcecheck.py``), the server's
 own tests, the local control-plane tests and the end-to-end tests where a Flux
@@ -50,7 +50,8 @@ from urllib.parse import unquote, urlsplit
 
 import git
 
-from fluxgitops.stack import DEFAULT_PLACEHOLDERS, LOCAL_GIT, LOCAL_GIT_PORT
+from fluxgitops.localrefs import GIT_STATE_FILE
+from fluxgitops.stack import LOCAL_GIT_PORT
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ DEFAULT_BRANCH = "main"
 REALM = "fluxgitops-test"
 DEFAULT_PORT = LOCAL_GIT_PORT
 """The port ``fluxgitops local up`` serves Git on when it is free (stable URLs across runs)."""
-STATE_FILE = "git.json"
 """Where ``local up`` records the running server's URL, in the local control plane's directory."""
 EXAMPLE_REPOSITORY = "gitops"
 """The name the example GitOps repository is published under."""
@@ -399,23 +399,8 @@ def port_or_free(port: int = DEFAULT_PORT) -> int:
 
 
 def record_url(workdir: Path, url: str) -> None:
-    """Write the running server's base URL to ``<workdir>/git.json`` (read by ``local_git_url``)."""
-    (workdir / STATE_FILE).write_text(json.dumps({"url": url}))
-
-
-def local_git_url(workdir: Path) -> str:
-    """The base URL of the Git server ``local up`` started for ``workdir``; the default port's
-    URL when none is recorded (the stack then still validates; Flux reports it unreachable)."""
-    try:
-        url = json.loads((workdir / STATE_FILE).read_text())["url"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_PLACEHOLDERS[LOCAL_GIT]
-    return str(url)
-
-
-def stack_placeholders(workdir: Path) -> dict[str, str]:
-    """Values for ``${...}`` placeholders in stack files: ``${local.git}``."""
-    return {LOCAL_GIT: local_git_url(workdir)}
+    """Write the running server's base URL to ``<workdir>/git.json`` (read by ``localrefs``)."""
+    (workdir / GIT_STATE_FILE).write_text(json.dumps({"url": url}))
 
 
 class WorkTree:

@@ -61,29 +61,31 @@ def controller_manager_argv(
     every namespace; the CA pair signs approved CertificateSigningRequests.
     Health on ``https://127.0.0.1:<port>/healthz``.
     """
-    kubeconfig = str(identity.kubeconfig)
-    return [
-        str(binary),
-        f"--kubeconfig={kubeconfig}",
-        f"--authentication-kubeconfig={kubeconfig}",
-        f"--authorization-kubeconfig={kubeconfig}",
+    return _secure_component_argv(
+        binary,
+        identity,
+        port,
+        cert_dir,
         "--controllers=*",
-        "--leader-elect=false",
         f"--service-account-private-key-file={identity.sa_private_key}",
         f"--root-ca-file={identity.ca_cert}",
         f"--cluster-signing-cert-file={identity.ca_cert}",
         f"--cluster-signing-key-file={identity.ca_key}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
-        "--bind-address=127.0.0.1",
-        f"--secure-port={port}",
-        f"--cert-dir={cert_dir}",
         "--concurrent-gc-syncs=20",
-        "--v=1",
-    ]
+    )
 
 
 def scheduler_argv(binary: Path, identity: Identity, port: int, cert_dir: Path) -> list[str]:
     """kube-scheduler, no leader election; health on ``https://127.0.0.1:<port>/healthz``."""
+    return _secure_component_argv(binary, identity, port, cert_dir)
+
+
+def _secure_component_argv(
+    binary: Path, identity: Identity, port: int, cert_dir: Path, *flags: str
+) -> list[str]:
+    """A control-plane component talking to the API server with the admin kubeconfig, serving
+    its health over HTTPS on loopback ``port``, no leader election; ``flags`` its own."""
     kubeconfig = str(identity.kubeconfig)
     return [
         str(binary),
@@ -91,6 +93,7 @@ def scheduler_argv(binary: Path, identity: Identity, port: int, cert_dir: Path) 
         f"--authentication-kubeconfig={kubeconfig}",
         f"--authorization-kubeconfig={kubeconfig}",
         "--leader-elect=false",
+        *flags,
         "--bind-address=127.0.0.1",
         f"--secure-port={port}",
         f"--cert-dir={cert_dir}",

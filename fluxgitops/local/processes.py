@@ -1,7 +1,7 @@
 """Processes of the local cluster: start bookkeeping, health probes, and the detached state.
 
 ``Process`` is one started program with its log; ``free_port`` and ``http_ok``
-probe loopback; ``local_dir``/``read_state``/``process_status``/``stop_detached``
+probe loopback; ``read_state``/``process_status``/``stop_detached``
 manage a cluster that ``fluxgitops local up`` left running (its ``state.json``).
 I/O only, no Kubernetes API calls. Called by ``fluxgitops.local.controlplane``
 and the ``fluxgitops local`` commands.
@@ -63,19 +63,6 @@ class Process:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout)
-
-
-def local_dir() -> Path:
-    """Where ``fluxgitops local up`` keeps the detached control plane (FLUXGITOPS_LOCAL_DIR)."""
-    default = Path.home() / ".cache" / "fluxgitops" / "local"
-    return Path(os.environ.get("FLUXGITOPS_LOCAL_DIR", default))
-
-
-def resolve_kubeconfig(value: str | None) -> str | None:
-    """A stack's ``kubeconfig``: ``local`` is the local control plane's; ``~`` is expanded."""
-    if value == "local":
-        return str(local_dir() / "kubeconfig")
-    return str(Path(value).expanduser()) if value else None
 
 
 def read_state(workdir: Path) -> dict[str, Any] | None:

@@ -4,7 +4,8 @@ Git over SSH: ``identity``, ``identity.pub``, ``known_hosts``; Git over HTTPS:
 ``username``, ``password``, ``ca.crt``; Bucket: ``accesskey``, ``secretkey``;
 Azure Blob: ``accountKey`` / ``sasKey`` / ``clientId``, ``tenantId``,
 ``clientSecret`` / ``clientCertificate``…; OCI mTLS: ``tls.crt``, ``tls.key``,
-``ca.crt``. Called by ``fluxgitops.render.configuration``. Pure.
+``ca.crt``. Secret values sit under the keys their spec fields are marked with
+(``fluxgitops.spec.secrets``). Called by ``fluxgitops.render.configuration``. Pure.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import auth_secret_name, metadata
 from fluxgitops.spec.base import secret_value
 from fluxgitops.spec.configuration import FluxConfigurationSpec
+from fluxgitops.spec.secrets import secret_data, secret_key
 from fluxgitops.spec.sources import (
     AzureBlobSource,
     BucketSource,
@@ -23,6 +25,8 @@ from fluxgitops.spec.sources import (
     OciRepositorySource,
 )
 from fluxgitops.sshkeys import SshIdentity, public_key_of
+
+_IDENTITY = secret_key(GitRepositorySource, "ssh_private_key")
 
 
 def _b64(value: str) -> str:
@@ -38,12 +42,12 @@ def _git_data(git: GitRepositorySource, identity: SshIdentity | None) -> dict[st
                 public: str | None = public_key_of(private)
             except ValueError:
                 public = None  # an unreadable key is still passed on; Flux reports it
-            data.update({"identity": private, "identity.pub": public})
+            data.update({_IDENTITY: private, f"{_IDENTITY}.pub": public})
         elif identity is not None:
             data.update(
                 {
-                    "identity": identity.private_key.get_secret_value(),
-                    "identity.pub": identity.public_key,
+                    _IDENTITY: identity.private_key.get_secret_value(),
+                    f"{_IDENTITY}.pub": identity.public_key,
                 }
             )
         if data or git.ssh_known_hosts:
@@ -52,7 +56,7 @@ def _git_data(git: GitRepositorySource, identity: SshIdentity | None) -> dict[st
         data.update(
             {
                 "username": git.https_user,
-                "password": secret_value(git.https_key),
+                secret_key(GitRepositorySource, "https_key"): secret_value(git.https_key),
                 "ca.crt": git.https_ca_cert,
             }
         )
@@ -60,15 +64,12 @@ def _git_data(git: GitRepositorySource, identity: SshIdentity | None) -> dict[st
 
 
 def _bucket_data(bucket: BucketSource) -> dict[str, str]:
-    data = {"accesskey": bucket.access_key, "secretkey": secret_value(bucket.secret_key)}
+    data = {"accesskey": bucket.access_key, **secret_data(bucket)}
     return {k: v for k, v in data.items() if v is not None}
 
 
 def _blob_data(blob: AzureBlobSource) -> dict[str, str]:
-    data: dict[str, str | None] = {
-        "accountKey": secret_value(blob.account_key),
-        "sasKey": secret_value(blob.sas_token),
-    }
+    data: dict[str, str | None] = dict(secret_data(blob))
     if blob.managed_identity is not None:
         data["clientId"] = blob.managed_identity.client_id
     principal = blob.service_principal
@@ -77,9 +78,6 @@ def _blob_data(blob: AzureBlobSource) -> dict[str, str]:
             {
                 "clientId": principal.client_id,
                 "tenantId": principal.tenant_id,
-                "clientSecret": secret_value(principal.client_secret),
-                "clientCertificate": secret_value(principal.client_certificate),
-                "clientCertificatePassword": secret_value(principal.client_certificate_password),
                 "clientCertificateSendChain": "true"
                 if principal.client_certificate_send_chain
                 else None,
@@ -89,15 +87,7 @@ def _blob_data(blob: AzureBlobSource) -> dict[str, str]:
 
 
 def _oci_data(oci: OciRepositorySource) -> dict[str, str]:
-    tls = oci.tls_config
-    if tls is None:
-        return {}
-    data = {
-        "tls.crt": secret_value(tls.client_certificate),
-        "tls.key": secret_value(tls.private_key),
-        "ca.crt": secret_value(tls.ca_certificate),
-    }
-    return {k: v for k, v in data.items() if v is not None}
+    return {} if oci.tls_config is None else secret_data(oci.tls_config)
 
 
 def auth_data(spec: FluxConfigurationSpec, identity: SshIdentity | None = None) -> dict[str, str]:

@@ -45,6 +45,7 @@ from typing import Any, Literal
 from pydantic.alias_generators import to_camel
 
 from fluxgitops.errors import FieldError, SpecError
+from fluxgitops.kinds import rendered_plurals
 from fluxgitops.render.admission import render_admission
 from fluxgitops.render.fluxconfig import render_fluxconfig_crd
 from fluxgitops.render.manifest import Manifest
@@ -313,12 +314,12 @@ def reconciler_rules() -> list[dict[str, Any]]:
         },
         {
             "apiGroups": [_group(SOURCE_API_VERSION)],
-            "resources": ["gitrepositories", "buckets", "ocirepositories"],
+            "resources": rendered_plurals(SOURCE_API_VERSION),
             "verbs": [*READ, *WRITE],
         },
         {
             "apiGroups": [_group(KUSTOMIZE_API_VERSION)],
-            "resources": ["kustomizations"],
+            "resources": rendered_plurals(KUSTOMIZE_API_VERSION),
             "verbs": [*READ, *WRITE],
         },
         {"apiGroups": [""], "resources": ["secrets"], "verbs": [*READ, *WRITE]},

@@ -16,8 +16,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pydantic import BaseModel, SecretStr
-
 from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import (
     FLUXCONFIG_API_VERSION,
@@ -31,6 +29,7 @@ from fluxgitops.render.meta import (
 )
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.names import CONFIG_PLUS_KUSTOMIZATION_MAX, DNS1123_LABEL_MAX
+from fluxgitops.spec.secrets import SECRETS
 from fluxgitops.spec.sources import GitRepositorySource
 
 COMPLIANCE_STATES = ["Compliant", "Non-Compliant", "Pending", "Suspended", "Unknown"]
@@ -52,21 +51,19 @@ def fluxconfig_spec(
 
 
 def _secret_paths(spec: FluxConfigurationSpec) -> dict[str, Any]:
-    """A pydantic ``exclude`` tree of every ``SecretStr`` field set in ``spec``."""
-
-    def walk(model: BaseModel) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in type(model).model_fields:
-            value = getattr(model, name)
-            if isinstance(value, SecretStr):
-                out[name] = True
-            elif isinstance(value, BaseModel):
-                sub = walk(value)
-                if sub:
-                    out[name] = sub
-        return out
-
-    return walk(spec)
+    """A pydantic ``exclude`` tree of every secret field (``spec.secrets``) set in ``spec``."""
+    tree: dict[str, Any] = {}
+    for field in SECRETS:
+        node: Any = spec
+        for attr in field.attrs:
+            node = getattr(node, attr, None)
+        if node is None:
+            continue
+        branch = tree
+        for attr in field.attrs[:-1]:
+            branch = branch.setdefault(attr, {})
+        branch[field.attrs[-1]] = True
+    return tree
 
 
 def render_fluxconfig(

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from fluxgitops.errors import SECRET_MASK
+from fluxgitops.errors import SECRET_MASK, RenderError
 
 SECRET_DATA_FIELDS = ("data", "stringData")
 
@@ -75,10 +75,13 @@ def to_yaml(manifests: Iterable[Manifest], *, mask: bool = True) -> str:
 
 
 def index(manifests: Iterable[Manifest]) -> dict[ObjectKey, Manifest]:
-    """Manifests by key; a duplicate key is a renderer bug and raises ``ValueError``."""
+    """Manifests by key; a duplicate key is a renderer bug and raises ``RenderError``."""
     out: dict[ObjectKey, Manifest] = {}
     for manifest in manifests:
         if manifest.key in out:
-            raise ValueError(f"two rendered objects share the key {manifest.key}")
+            raise RenderError(
+                f"two rendered objects share the key {manifest.key}; this is a renderer bug, "
+                "nothing was applied — report it"
+            )
         out[manifest.key] = manifest
     return out

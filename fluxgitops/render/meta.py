@@ -26,9 +26,6 @@ APPLIER_SERVICE_ACCOUNT = "flux-applier"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_CONFIGURATION = f"{GROUP}/configuration"
 LABEL_CONFIGURATION_NAMESPACE = f"{GROUP}/configuration-namespace"
-ANNOTATION_SHARED = f"{GROUP}/shared"
-"""Set on objects shared by every configuration of a namespace (the ``flux-applier`` RBAC):
-removed only with the last configuration of that namespace."""
 
 
 def labels_for(config: str, namespace: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ With ``multiTenancy.enforce`` the kustomize and helm controllers impersonate
 ``flux-applier`` in the configuration namespace. Cluster scope binds it to
 ``cluster-admin`` (ClusterRoleBinding ``flux-applier-<namespace>``); namespace
 scope gives it a Role limited to its namespace. These objects are shared by
-every configuration of the namespace (annotation ``fluxgitops.io/shared``), so
+every configuration of the namespace (``fluxgitops.kinds.RBAC_KINDS``), so
 deleting one configuration must not remove them while another one remains.
 Called by ``fluxgitops.render.configuration``. Pure.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import (
-    ANNOTATION_SHARED,
     APPLIER_SERVICE_ACCOUNT,
     LABEL_CONFIGURATION_NAMESPACE,
     LABEL_MANAGED_BY,
@@ -40,14 +39,13 @@ def render_rbac(spec: FluxConfigurationSpec) -> list[Manifest]:
     """ServiceAccount, then Role + RoleBinding (namespace scope) or ClusterRoleBinding (cluster)."""
     ns = spec.namespace
     labels = _shared_labels(ns)
-    shared = {"annotations": {ANNOTATION_SHARED: "namespace"}}
     subject = {"kind": "ServiceAccount", "name": APPLIER_SERVICE_ACCOUNT, "namespace": ns}
     out = [
         Manifest(
             {
                 "apiVersion": "v1",
                 "kind": "ServiceAccount",
-                "metadata": metadata(APPLIER_SERVICE_ACCOUNT, ns, labels, **shared),
+                "metadata": metadata(APPLIER_SERVICE_ACCOUNT, ns, labels),
             }
         )
     ]
@@ -57,7 +55,7 @@ def render_rbac(spec: FluxConfigurationSpec) -> list[Manifest]:
                 {
                     "apiVersion": RBAC_API_VERSION,
                     "kind": "ClusterRoleBinding",
-                    "metadata": metadata(cluster_binding_name(ns), None, labels, **shared),
+                    "metadata": metadata(cluster_binding_name(ns), None, labels),
                     "roleRef": {
                         "apiGroup": "rbac.authorization.k8s.io",
                         "kind": "ClusterRole",
@@ -73,7 +71,7 @@ def render_rbac(spec: FluxConfigurationSpec) -> list[Manifest]:
             {
                 "apiVersion": RBAC_API_VERSION,
                 "kind": "Role",
-                "metadata": metadata(APPLIER_SERVICE_ACCOUNT, ns, labels, **shared),
+                "metadata": metadata(APPLIER_SERVICE_ACCOUNT, ns, labels),
                 "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
             }
         )
@@ -83,7 +81,7 @@ def render_rbac(spec: FluxConfigurationSpec) -> list[Manifest]:
             {
                 "apiVersion": RBAC_API_VERSION,
                 "kind": "RoleBinding",
-                "metadata": metadata(APPLIER_SERVICE_ACCOUNT, ns, labels, **shared),
+                "metadata": metadata(APPLIER_SERVICE_ACCOUNT, ns, labels),
                 "roleRef": {
                     "apiGroup": "rbac.authorization.k8s.io",
                     "kind": "Role",

@@ -22,15 +22,9 @@ from typing import Any
 
 from fluxgitops.errors import SECRET_MASK, FieldError
 from fluxgitops.spec.encoded import decode_base64_text
+from fluxgitops.spec.secrets import ARM_PROTECTED_SETTINGS
 
 PROTECTED_SETTINGS_KEY = "configurationProtectedSettings"
-
-PROTECTED_SETTINGS: Mapping[str, tuple[str, str]] = {
-    "sshPrivateKey": ("gitRepository", "sshPrivateKey"),
-    "httpsKey": ("gitRepository", "httpsKey"),
-    "bucketSecretKey": ("bucket", "secretKey"),
-}
-"""ARM protected-setting key → (source block, field of that block) it stands for."""
 
 READ_ONLY_FIELDS = frozenset(
     {
@@ -108,9 +102,9 @@ def fold_protected_settings(raw: Mapping[str, Any]) -> tuple[dict[str, Any], lis
     errors: list[FieldError] = list(echoed)
     for key, value in settings.items():
         path = f"{PROTECTED_SETTINGS_KEY}.{key}"
-        target = PROTECTED_SETTINGS.get(str(key))
+        target = ARM_PROTECTED_SETTINGS.get(str(key))
         if target is None:
-            allowed = ", ".join(PROTECTED_SETTINGS)
+            allowed = ", ".join(ARM_PROTECTED_SETTINGS)
             errors.append(FieldError(path, f"is not a protected setting ARM defines ({allowed})"))
             continue
         if value is None:

@@ -10,6 +10,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -68,6 +69,17 @@ def duration_field(default: timedelta | None, *, azure: str, name: str) -> Any:
     return Field(default=default, validation_alias=choices, serialization_alias=camel)
 
 
+@dataclass(frozen=True)
+class SecretKey:
+    """Marks a ``SecretStr`` field (``Annotated[SecretStr | None, SecretKey(...)]``): the one
+    place its secrecy is written down. ``key`` is its key in the auth Secret Flux reads;
+    ``arm`` its name in ARM's ``configurationProtectedSettings`` when ARM defines one.
+    ``fluxgitops.spec.secrets`` derives every secret map from these markers."""
+
+    key: str
+    arm: str | None = None
+
+
 def secret_value(secret: SecretStr | None) -> str | None:
     """The plain value of an optional secret — call only where the value is written out."""
     return None if secret is None else secret.get_secret_value()
@@ -76,6 +88,7 @@ def secret_value(secret: SecretStr | None) -> str | None:
 __all__ = [
     "Duration",
     "RuleFailure",
+    "SecretKey",
     "SecretStr",
     "SpecModel",
     "duration_field",

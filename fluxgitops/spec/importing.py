@@ -7,7 +7,7 @@ takes ``properties`` when present, leaves out ARM's read-only fields, and
 folds ``configurationProtectedSettings`` (``fluxgitops.spec.arm``); the split of
 secret values is ``fluxgitops.spec.redact.split_secrets``, the one the Pulumi
 layer uses. A live FluxConfig is read back by
-``fluxgitops.fluxconfig_cr.entry_from_fluxconfig``. Called by the CLI
+``fluxgitops.fluxconfig.readback.entry_from_fluxconfig``. Called by the CLI
 (``fluxgitops import``). Pure.
 """
 

@@ -22,12 +22,13 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from fluxgitops.errors import SECRET_MASK, FieldError, SpecError
-from fluxgitops.spec.arm import PROTECTED_SETTINGS, fold_protected_settings
+from fluxgitops.spec.arm import fold_protected_settings
 from fluxgitops.spec.base import RULES_ERROR_TYPE, RuleFailure
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.extension import FluxExtensionSpec
 from fluxgitops.spec.names import MAX_SPEC_BYTES, shorten_key
 from fluxgitops.spec.rules import check_outline, outline_from_raw
+from fluxgitops.spec.secrets import SECRETS
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,32 +43,13 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
         yield from _models_in(arg)
 
 
-def _is_secret_annotation(annotation: Any) -> bool:
-    return annotation is SecretStr or any(_is_secret_annotation(a) for a in get_args(annotation))
-
-
-def secret_field_names(*roots: type[BaseModel]) -> frozenset[str]:
-    """Every field name (python and camelCase) typed ``SecretStr`` reachable from ``roots``."""
-    found: set[str] = set()
-    seen: set[type[BaseModel]] = set()
-    stack = list(roots)
-    while stack:
-        model = stack.pop()
-        if model in seen:
-            continue
-        seen.add(model)
-        for name, info in model.model_fields.items():
-            if _is_secret_annotation(info.annotation):
-                found.update({name, to_camel(name)})
-                if info.alias:
-                    found.add(info.alias)
-            stack.extend(_models_in(info.annotation))
-    return frozenset(found)
-
-
-SECRET_FIELDS = secret_field_names(FluxConfigurationSpec, FluxExtensionSpec) | frozenset(
-    PROTECTED_SETTINGS
+SECRET_FIELDS = frozenset(
+    name
+    for field in SECRETS
+    for name in (field.attrs[-1], to_camel(field.attrs[-1]), field.path[-1], field.marker.arm)
+    if name
 )
+"""Every name (Python, camelCase, ARM) a secret field of ``fluxgitops.spec.secrets`` goes by."""
 
 
 def format_path(loc: Iterable[int | str]) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic.alias_generators import to_snake
+
 from fluxgitops.spec.base import RuleFailure
 from fluxgitops.spec.names import CONFIG_PLUS_KUSTOMIZATION_MAX, shorten_key
 
@@ -25,11 +27,6 @@ SOURCE_BLOCKS: dict[str, str] = {
 }
 """``sourceKind`` → the key of the source block it needs (camelCase, as users write it)."""
 
-_SNAKE = {
-    "gitRepository": "git_repository",
-    "azureBlob": "azure_blob",
-    "ociRepository": "oci_repository",
-}
 DEFAULT_KUSTOMIZATION = "kustomization-1"
 _KNOWN_SHOWN = 20
 
@@ -56,9 +53,7 @@ def outline_from_raw(raw: Mapping[str, Any]) -> Outline:
     name = _get(raw, "name")
     kind = _get(raw, "sourceKind", "source_kind")
     blocks = frozenset(
-        block
-        for block in SOURCE_BLOCKS.values()
-        if _get(raw, block, _SNAKE.get(block, block)) is not None
+        block for block in SOURCE_BLOCKS.values() if _get(raw, block, to_snake(block)) is not None
     )
     depends: dict[str, tuple[str, ...]] = {}
     kustomizations = _get(raw, "kustomizations")

@@ -24,7 +24,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from fluxgitops.spec.base import RuleFailure, SpecModel, duration_field, raise_rule_failures
+from fluxgitops.spec.base import (
+    RuleFailure,
+    SecretKey,
+    SpecModel,
+    duration_field,
+    raise_rule_failures,
+)
 from fluxgitops.spec.durations import Duration
 from fluxgitops.spec.encoded import KnownHostsCheck, Pem, SshPrivateKey
 from fluxgitops.spec.names import (
@@ -256,10 +262,12 @@ class GitRepositorySource(LocalAuthRefMixin):
     sync_interval: Duration = duration_field(
         DEFAULT_INTERVAL, azure="syncIntervalInSeconds", name="sync_interval"
     )
-    ssh_private_key: Annotated[SecretStr | None, SshPrivateKey] = None
+    ssh_private_key: Annotated[
+        SecretStr | None, SshPrivateKey, SecretKey("identity", arm="sshPrivateKey")
+    ] = None
     ssh_known_hosts: Annotated[LongText | None, KnownHostsCheck] = None
     https_user: ShortText | None = None
-    https_key: SecretStr | None = None
+    https_key: Annotated[SecretStr | None, SecretKey("password", arm="httpsKey")] = None
     https_ca_cert: Annotated[LongText | None, Pem] = Field(default=None, alias="httpsCACert")
     provider: GitProvider = "generic"
 
@@ -325,7 +333,7 @@ class BucketSource(LocalAuthRefMixin):
     url: EndpointUrl
     bucket_name: BucketName
     access_key: ShortText | None = None
-    secret_key: SecretStr | None = Field(
+    secret_key: Annotated[SecretStr | None, SecretKey("secretkey", arm="bucketSecretKey")] = Field(
         default=None,
         validation_alias=AliasChoices("secretKey", "secret_key", "bucketSecretKey"),
         serialization_alias="secretKey",
@@ -382,9 +390,11 @@ class ServicePrincipal(SpecModel):
 
     client_id: ShortText
     tenant_id: ShortText
-    client_secret: SecretStr | None = None
-    client_certificate: Annotated[SecretStr | None, Pem] = None
-    client_certificate_password: SecretStr | None = None
+    client_secret: Annotated[SecretStr | None, SecretKey("clientSecret")] = None
+    client_certificate: Annotated[SecretStr | None, Pem, SecretKey("clientCertificate")] = None
+    client_certificate_password: Annotated[
+        SecretStr | None, SecretKey("clientCertificatePassword")
+    ] = None
     client_certificate_send_chain: bool = False
 
     @model_validator(mode="after")
@@ -411,8 +421,8 @@ class AzureBlobSource(LocalAuthRefMixin):
 
     url: BlobUrl
     container_name: ContainerName
-    account_key: SecretStr | None = None
-    sas_token: SecretStr | None = None
+    account_key: Annotated[SecretStr | None, SecretKey("accountKey")] = None
+    sas_token: Annotated[SecretStr | None, SecretKey("sasKey")] = None
     managed_identity: ManagedIdentity | None = None
     service_principal: ServicePrincipal | None = None
     timeout: Duration = duration_field(DEFAULT_INTERVAL, azure="timeoutInSeconds", name="timeout")
@@ -508,9 +518,9 @@ class Verify(SpecModel):
 class TlsConfig(SpecModel):
     """Mutual TLS towards the registry: client certificate, its key, and a CA."""
 
-    client_certificate: Annotated[SecretStr | None, Pem] = None
-    private_key: Annotated[SecretStr | None, Pem] = None
-    ca_certificate: Annotated[SecretStr | None, Pem] = None
+    client_certificate: Annotated[SecretStr | None, Pem, SecretKey("tls.crt")] = None
+    private_key: Annotated[SecretStr | None, Pem, SecretKey("tls.key")] = None
+    ca_certificate: Annotated[SecretStr | None, Pem, SecretKey("ca.crt")] = None
 
     @model_validator(mode="after")
     def _pair(self) -> TlsConfig:
@@ -553,14 +563,6 @@ class OciRepositorySource(LocalAuthRefMixin):
         raise_rule_failures(failures)
         return self
 
-
-SOURCE_KINDS: dict[str, str] = {
-    "GitRepository": "git_repository",
-    "Bucket": "bucket",
-    "AzureBlob": "azure_blob",
-    "OCIRepository": "oci_repository",
-}
-"""``sourceKind`` → the spec field that must hold that source block."""
 
 SourceKind = Literal["GitRepository", "Bucket", "AzureBlob", "OCIRepository"]
 Source = GitRepositorySource | BucketSource | AzureBlobSource | OciRepositorySource

@@ -31,7 +31,7 @@ class Recorder(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append((args.typ, args.name, dict(args.inputs)))
         outputs = dict(args.inputs)
-        if args.typ == "pulumi-python:dynamic:Resource":
+        if args.typ == "pulumi-python:dynamic/fluxgitops:FluxConfiguration":
             outputs |= {
                 "compliance_state": "Pending",
                 "object_keys": {"GitRepository ns/x": "v1"},
@@ -77,8 +77,11 @@ def test_kubernetes_backend_graph_and_child_names(recorder: Recorder) -> Any:
         kinds = [(t, n) for t, n, _ in recorder.resources]
         assert ("fluxgitops:index:FluxExtension", "c1-flux") in kinds
         assert ("fluxgitops:index:FluxConfiguration", "c1-team-a-apps") in kinds
-        assert ("pulumi-python:dynamic:Resource", "c1-flux-objects") in kinds
-        assert ("pulumi-python:dynamic:Resource", "c1-team-a-apps-objects") in kinds
+        assert ("pulumi-python:dynamic/fluxgitops:Manifests", "c1-flux-objects") in kinds
+        assert (
+            "pulumi-python:dynamic/fluxgitops:FluxConfiguration",
+            "c1-team-a-apps-objects",
+        ) in kinds
         assert state == "Pending"
 
     return config.compliance_state.apply(check)

@@ -26,7 +26,8 @@ from typer.testing import CliRunner
 
 from fluxgitops.azure import flux_configuration_properties
 from fluxgitops.errors import SpecError
-from fluxgitops.kube.apply import ensure_namespace, translate
+from fluxgitops.kube.apply import ensure_namespace
+from fluxgitops.kube.boundary import translate
 from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.render.manifest import Manifest
 from fluxgitops.spec.configuration import FluxConfigurationSpec

@@ -33,7 +33,7 @@ from fluxgitops.errors import ReconciliationError
 from fluxgitops.kube.apply import read_object
 from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.kube.deployed import LiveConfiguration
-from fluxgitops.local.controlplane import CONTROLLERS, ControlPlane
+from fluxgitops.local.controlplane import FLUX_CONTROLLERS, ControlPlane
 from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY, GitServer, record_url
 from fluxgitops.local.loop import EXAMPLE_DIR, start_reconciler
 from fluxgitops.local.toolchain import REPO_ROOT
@@ -52,7 +52,7 @@ RELEASE = ObjectKey("helm.toolkit.fluxcd.io/v2", "HelmRelease", "cluster-config"
 def loop_plane() -> Iterator[ControlPlane]:
     """A cluster as `fluxgitops local up` starts it: controller-manager, scheduler, a kwok node,
     every Flux controller and the reconciler as local processes."""
-    with ControlPlane(controllers=CONTROLLERS, kube_controllers=True, nodes=1) as plane:
+    with ControlPlane(controllers=FLUX_CONTROLLERS, kube_controllers=True, nodes=1) as plane:
         start_reconciler(plane)
         yield plane
 

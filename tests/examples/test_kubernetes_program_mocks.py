@@ -10,12 +10,13 @@ from tests.examples.support import EXAMPLES, Graph, install, pulumi_test, run_ex
 
 PROGRAM = EXAMPLES / "kubernetes-program"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\nusers: [{name: u, user: {token: t0p}}]\n"
-DYNAMIC = "pulumi-python:dynamic:Resource"
+DYNAMIC = "pulumi-python:dynamic"
+"""The type prefix of fluxgitops' dynamic resources."""
 
 
 def outputs(args: Any) -> dict[str, Any]:
     """What the dynamic FluxConfiguration resource reports after a successful up."""
-    if args.typ == DYNAMIC and "spec" in args.inputs:
+    if args.typ.startswith(DYNAMIC) and "spec" in args.inputs:
         return {
             "compliance_state": "Compliant",
             "source_synced_commit_id": "0123456789abcdef0123456789abcdef01234567",

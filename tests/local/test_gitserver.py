@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fluxgitops.local.gitserver import GitServer, port_or_free, record_url, stack_placeholders
+from fluxgitops.local.gitserver import GitServer, port_or_free, record_url
+from fluxgitops.localrefs import stack_placeholders
 from tests.git_fixtures import GIT_TOKEN as TOKEN
 from tests.git_fixtures import GIT_USER as USER
 

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fluxgitops.local.controlplane import process_status, read_state
-from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY, local_git_url
+from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY
+from fluxgitops.localrefs import local_git_url
 from fluxgitops_cli.app import app
 
 runner = CliRunner()

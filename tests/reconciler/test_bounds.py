@@ -17,7 +17,7 @@ import pytest
 from lightkube import Client, codecs
 
 from fluxgitops.errors import ObjectTooLargeError
-from fluxgitops.fluxconfig_cr import REASON_INVALID
+from fluxgitops.fluxconfig.vocabulary import REASON_INVALID
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace
 from fluxgitops.render.manifest import Manifest
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, KUSTOMIZE_API_VERSION

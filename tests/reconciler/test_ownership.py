@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from lightkube import Client, KubeConfig, codecs
 
-from fluxgitops.fluxconfig_cr import REASON_OWNERSHIP_CONFLICT
+from fluxgitops.fluxconfig.vocabulary import REASON_OWNERSHIP_CONFLICT
 from fluxgitops.kube.apply import read_object
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane

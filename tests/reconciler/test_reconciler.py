@@ -18,7 +18,7 @@ import pytest
 from lightkube import Client, codecs
 from lightkube.types import PatchType
 
-from fluxgitops.fluxconfig_cr import ANNOTATION_FORCE_FINALIZE, FINALIZER, REASON_INVALID
+from fluxgitops.fluxconfig.vocabulary import ANNOTATION_FORCE_FINALIZE, FINALIZER, REASON_INVALID
 from fluxgitops.kube.apply import read_object
 from fluxgitops.kube.client import resource_for
 from fluxgitops.render import ObjectKey, RenderOptions, render_configuration

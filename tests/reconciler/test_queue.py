@@ -1,0 +1,80 @@
+"""The reconciler's pure pieces: object events → work, the queue, what is retried."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from fluxgitops.errors import ClusterUnavailableError
+from fluxgitops.fluxconfig.drift import view
+from fluxgitops.kube.boundary import translate
+from fluxgitops.render import Manifest
+from reconciler.actions import is_temporary, retry_after
+from reconciler.inventory import Inventory
+from reconciler.workqueue import Backoff, WorkQueue
+from tests.kube.test_boundary import api_error
+
+
+def test_object_events_mean_drift_status_or_prune() -> None:
+    inventory = Inventory()
+    config = {"metadata": {"name": "c", "namespace": "n", "generation": 1, "resourceVersion": "5"}}
+    assert inventory.fluxconfig_event(None, config) == (("n", "c"), "full")
+    labels = {"fluxgitops.io/configuration": "c", "fluxgitops.io/configuration-namespace": "n"}
+    desired: dict[str, Any] = {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "c-a", "namespace": "n", "labels": labels},
+        "spec": {"path": "./a"},
+    }
+    key = Manifest(desired).key
+    inventory.publish(("n", "c"), {key: view(desired)}, None)
+    live = {**desired, "metadata": {**desired["metadata"], "resourceVersion": "7"}}
+    assert inventory.object_event("MODIFIED", {**live, "status": {"x": 1}}) == [(("n", "c"), False)]
+    edited = {
+        **live,
+        "metadata": {**live["metadata"], "resourceVersion": "8"},
+        "spec": {"path": "./b"},
+    }
+    assert inventory.object_event("MODIFIED", edited) == [(("n", "c"), True)]
+    assert inventory.object_event("MODIFIED", {**live, "spec": {"path": "./c"}}) == []  # older
+    stale = {**live, "metadata": {**live["metadata"], "name": "c-old", "resourceVersion": "9"}}
+    assert inventory.object_event("ADDED", stale) == [(("n", "c"), True)]
+    assert inventory.owned_keys("n", "c") == {key, Manifest(stale).key}
+
+
+def test_workqueue_merges_and_never_hands_out_a_key_twice() -> None:
+    async def scenario() -> list[tuple[str, bool]]:
+        queue: WorkQueue[str] = WorkQueue()
+        queue.add("a", full=False)
+        queue.add("a", full=True)
+        queue.add("b", full=False)
+        got = [await queue.get()]
+        queue.add("a", full=False)  # while "a" is being worked on
+        got.append(await queue.get())
+        queue.done("a")
+        got.append(await queue.get())
+        queue.add("c", delay=0.05)
+        got.append(await asyncio.wait_for(queue.get(), 1))
+        queue.close()
+        return got
+
+    assert asyncio.run(scenario()) == [("a", True), ("b", False), ("a", False), ("c", True)]
+    backoff = Backoff(0.5, 4)
+    assert [backoff.next("k") for _ in range(5)] == [0.5, 1, 2, 4, 4]
+    backoff.reset("k")
+    assert backoff.next("k") == 0.5
+
+
+@pytest.mark.parametrize(
+    ("code", "temporary"), [(409, True), (410, True), (429, True), (422, False), (403, False)]
+)
+def test_conflict_gone_and_throttling_are_retried(code: int, temporary: bool) -> None:
+    assert is_temporary(translate(api_error(code), "FluxConfig a/b")) is temporary
+
+
+def test_retry_after_is_honoured_and_unreachable_is_temporary() -> None:
+    throttled = api_error(429, {"Retry-After": "7"})
+    assert retry_after(translate(throttled, "FluxConfig a/b")) == 7.0
+    assert is_temporary(ClusterUnavailableError("down"))
