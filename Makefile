@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck pytest tools tools-core image clean
+.PHONY: venv run test lint typecheck pytest tools tools-core tools-test image clean
 
 venv: $(STAMP)
 
@@ -36,7 +36,12 @@ tools-core:
 tools:
 	$(PYTHON) tools/build.py
 
-pytest: venv tools-core
+# the tests also run a user's own Pulumi program with a pulumi_kubernetes.Provider
+# (examples/kubernetes-program), which needs the pulumi-kubernetes plugin
+tools-test: tools-core
+	$(PYTHON) tools/build.py pulumi-resource-kubernetes
+
+pytest: venv tools-test
 	$(BIN)/pytest
 
 test: lint typecheck pytest

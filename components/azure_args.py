@@ -11,8 +11,9 @@ the FluxConfiguration / FluxExtension components.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_azure_native.kubernetesconfiguration as kc
@@ -20,7 +21,6 @@ from pydantic.alias_generators import to_camel
 
 from fluxgitops.azure import (
     CURRENT_API_VERSION,
-    ClusterRef,
     extension_properties,
     flux_configuration_properties,
     is_secret_key,
@@ -29,21 +29,52 @@ from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.extension import FluxExtensionSpec
 
 
-def wrap_secrets(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A copy of ``node`` with every value under a secret dotted key as ``Output.secret``."""
+class ClusterCoordinates(Protocol):
+    """Where the ARM resources attach: ``ClusterRef`` (stack files) or the public API's
+    ``AzureClusterArgs`` (``Input``s, e.g. the name of an AKS cluster made in the program)."""
+
+    def resource_args(self) -> Mapping[str, pulumi.Input[str]]:
+        """``resource_group_name``, ``cluster_name``, ``cluster_rp``, ``cluster_resource_name``."""
+        ...
+
+
+Deferred = Mapping[str, pulumi.Output[str]]
+"""Stand-in value → the secret ``Output`` it stands for (``fluxgitops_pulumi.convert``)."""
+
+
+def _deferred(value: Any, deferred: Deferred) -> pulumi.Output[str] | None:
+    """The ``Output`` ``value`` stands for, plain or base64-encoded as ARM wants it."""
+    if not isinstance(value, str) or not deferred:
+        return None
+    if value in deferred:
+        return deferred[value]
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except ValueError:
+        return None
+    if decoded not in deferred:
+        return None
+    return deferred[decoded].apply(lambda text: base64.b64encode(text.encode()).decode())
+
+
+def wrap_secrets(
+    node: Mapping[str, Any], prefix: str = "", deferred: Deferred | None = None
+) -> dict[str, Any]:
+    """A copy of ``node`` with every value under a secret dotted key as ``Output.secret``;
+    a stand-in of ``deferred`` becomes the ``Output`` it stands for."""
     out: dict[str, Any] = {}
     for key, value in node.items():
         path = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            out[key] = wrap_secrets(value, f"{path}.")
+            out[key] = wrap_secrets(value, f"{path}.", deferred)
         elif is_secret_key(path):
-            out[key] = pulumi.Output.secret(value)
+            out[key] = pulumi.Output.secret(_deferred(value, deferred or {}) or value)
         else:
             out[key] = value
     return out
 
 
-def _cluster(cluster: ClusterRef) -> dict[str, Any]:
+def _cluster(cluster: ClusterCoordinates) -> dict[str, Any]:
     return dict(cluster.resource_args())
 
 
@@ -79,7 +110,7 @@ def _kustomization(props: dict[str, Any]) -> kc.KustomizationDefinitionArgs:
 
 
 def flux_configuration_args(
-    spec: FluxConfigurationSpec, cluster: ClusterRef
+    spec: FluxConfigurationSpec, cluster: ClusterCoordinates, deferred: Deferred | None = None
 ) -> kc.FluxConfigurationArgs:
     """The ``FluxConfigurationArgs`` for ``spec`` on ``cluster``; secrets are ``Output.secret``.
 
@@ -87,7 +118,7 @@ def flux_configuration_args(
     spec uses something ARM cannot express; what needs the current API version
     (``fluxgitops.azure.api_version_for``) goes through ``CurrentFluxConfiguration``.
     """
-    props = wrap_secrets(flux_configuration_properties(spec))
+    props = wrap_secrets(flux_configuration_properties(spec), deferred=deferred)
     git = props.pop("git_repository", None)
     bucket = props.pop("bucket", None)
     blob = props.pop("azure_blob", None)
@@ -148,10 +179,12 @@ class CurrentFluxConfiguration(pulumi.CustomResource):
         self,
         name: str,
         spec: FluxConfigurationSpec,
-        cluster: ClusterRef,
+        cluster: ClusterCoordinates,
         opts: pulumi.ResourceOptions | None = None,
+        deferred: Deferred | None = None,
     ) -> None:
-        props = _camel({**_cluster(cluster), **wrap_secrets(flux_configuration_properties(spec))})
+        secrets = wrap_secrets(flux_configuration_properties(spec), deferred=deferred)
+        props = _camel({**_cluster(cluster), **secrets})
         outputs = dict.fromkeys(_OUTPUTS.values())
         super().__init__(CURRENT_TYPE, name, {**props, **outputs}, opts)
 
@@ -160,7 +193,7 @@ class CurrentFluxConfiguration(pulumi.CustomResource):
         return _OUTPUTS.get(prop, prop)
 
 
-def extension_args(spec: FluxExtensionSpec, cluster: ClusterRef) -> kc.ExtensionArgs:
+def extension_args(spec: FluxExtensionSpec, cluster: ClusterCoordinates) -> kc.ExtensionArgs:
     """The ``ExtensionArgs`` of the ``microsoft.flux`` extension for ``spec`` on ``cluster``.
 
     Raises ``BackendUnsupportedError`` when the spec asks for what the

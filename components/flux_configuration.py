@@ -18,15 +18,20 @@ the Pulumi program (``__main__.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
 import pulumi_azure_native as azure_native
 
-from components.azure_args import CurrentFluxConfiguration, flux_configuration_args
-from components.flux_extension import FluxExtension
-from fluxgitops.azure import ARM_API_VERSION, ClusterRef, api_version_for
+from components.azure_args import (
+    ClusterCoordinates,
+    CurrentFluxConfiguration,
+    flux_configuration_args,
+)
+from components.flux_extension import FluxExtension, secret_or_none
+from fluxgitops.azure import ARM_API_VERSION, api_version_for
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.spec.redact import spec_to_raw, split_secrets
 from providers.fluxconfig import FluxConfigurationResource
@@ -40,14 +45,17 @@ class FluxConfigurationArgs:
     spec: FluxConfigurationSpec
     extension: FluxExtension
     backend: Literal["kubernetes", "azure"] = "kubernetes"
-    kubeconfig: str | None = None
+    kubeconfig: pulumi.Input[str] | None = None
     kubeconfig_content: pulumi.Input[str] | None = None
-    context: str | None = None
-    azure: ClusterRef | None = None
+    context: pulumi.Input[str] | None = None
+    azure: ClusterCoordinates | None = None
     force_conflicts: bool = False
     remove_finalizers: bool = False
     delete_timeout_seconds: float = 120.0
     source_check: Literal["off", "warn", "strict"] = "off"
+    deferred_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Secret values of ``spec`` that are stand-ins for these ``Output``s (stand-in → Output;
+    see ``fluxgitops_pulumi.convert``): the resources get the ``Output``s."""
 
 
 def reconciliation_name(name: str) -> str:
@@ -77,24 +85,31 @@ class FluxConfiguration(pulumi.ComponentResource):
             if api_version_for(args.spec) == ARM_API_VERSION:
                 arm = azure_native.kubernetesconfiguration.FluxConfiguration(
                     f"{name}-fluxconfig",
-                    args=flux_configuration_args(args.spec, args.azure),
+                    args=flux_configuration_args(args.spec, args.azure, args.deferred_secrets),
                     opts=child,
                 )
             else:  # OCI or gitRepository.provider: API 2025-04-01, same provider
                 arm = CurrentFluxConfiguration(
-                    f"{name}-fluxconfig", args.spec, args.azure, opts=child
+                    f"{name}-fluxconfig",
+                    args.spec,
+                    args.azure,
+                    opts=child,
+                    deferred=args.deferred_secrets,
                 )
             self.compliance_state = arm.compliance_state
             self.source_synced_commit_id = arm.source_synced_commit_id
             self.repository_public_key = arm.repository_public_key
             self.objects = arm.id
         else:
-            public, secrets = split_secrets(spec_to_raw(args.spec))
+            public, plain = split_secrets(spec_to_raw(args.spec))
+            secrets = {
+                path: args.deferred_secrets.get(value, value) for path, value in plain.items()
+            }
             resource_inputs: dict[str, Any] = {
                 "spec": public,
                 "secrets": pulumi.Output.secret(secrets) if secrets else None,
                 "kubeconfig": args.kubeconfig,
-                "kubeconfig_content": args.kubeconfig_content,
+                "kubeconfig_content": secret_or_none(args.kubeconfig_content),
                 "context": args.context,
                 "multi_tenancy": args.extension.args.spec.multi_tenancy.enforce,
                 "force_conflicts": args.force_conflicts,

@@ -25,8 +25,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 import yaml
 
-from components.azure_args import extension_args
-from fluxgitops.azure import ClusterRef
+from components.azure_args import ClusterCoordinates, extension_args
 from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.local.toolchain import flux_bundle_path
 from fluxgitops.render.extension import render_extension
@@ -91,12 +90,19 @@ class FluxExtensionArgs:
     spec: FluxExtensionSpec = field(default_factory=FluxExtensionSpec)
     backend: Literal["kubernetes", "azure"] = "kubernetes"
     mode: Literal["install", "external"] = "external"
-    kubeconfig: str | None = None
+    kubeconfig: pulumi.Input[str] | None = None
+    """A kubeconfig file path (``kubeconfig: local`` already resolved)."""
     kubeconfig_content: pulumi.Input[str] | None = None
-    context: str | None = None
-    azure: ClusterRef | None = None
+    """Kubeconfig contents; always stored as a Pulumi secret."""
+    context: pulumi.Input[str] | None = None
+    azure: ClusterCoordinates | None = None
     bundle: Sequence[Mapping[str, Any]] = ()
     """Install mode: the Flux install bundle; empty means the generated one (``load_bundle``)."""
+
+
+def secret_or_none(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
+    """``value`` as a Pulumi secret (kubeconfig contents carry credentials)."""
+    return None if value is None else pulumi.Output.secret(value)
 
 
 class FluxExtension(pulumi.ComponentResource):
@@ -131,7 +137,7 @@ class FluxExtension(pulumi.ComponentResource):
                 {
                     "manifests": [m.to_dict() for m in manifests],
                     "kubeconfig": args.kubeconfig,
-                    "kubeconfig_content": args.kubeconfig_content,
+                    "kubeconfig_content": secret_or_none(args.kubeconfig_content),
                     "context": args.context,
                 },
                 child,
