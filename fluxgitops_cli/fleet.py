@@ -32,11 +32,10 @@ from lightkube.resources.coordination_v1 import Lease
 from rich.console import Console
 
 from fluxgitops import yamltext
-from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
+from fluxgitops.errors import FluxGitOpsError, SpecError, StackNotFoundError, YamlError
 from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import connect
 from fluxgitops.kube.deployed import read_configuration
-from fluxgitops.local.toolchain import REPO_ROOT
 from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholders
 from fluxgitops.migrate import migrate_source_control
 from fluxgitops.rollup import (
@@ -49,6 +48,7 @@ from fluxgitops.rollup import (
 from fluxgitops.spec.durations import parse_duration
 from fluxgitops.stack import Cluster, StackConfig, parse_stack
 from fluxgitops.status import UNKNOWN
+from fluxgitops_cli.stackref import resolve_stack
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -64,6 +64,15 @@ class RollupFormat(StrEnum):
 
     table = "table"
     json = "json"
+
+
+def _stack_file(ref: str) -> Path:
+    """``-s NAME|PATH`` resolved as on every other command (``fluxgitops_cli.stackref``)."""
+    try:
+        return resolve_stack(ref).file
+    except StackNotFoundError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_ERROR) from None
 
 
 def _load_stack(path: Path) -> StackConfig:
@@ -85,10 +94,19 @@ def _load_stack(path: Path) -> StackConfig:
 
 @fleet_app.command("show")
 def show(
-    stack: Annotated[Path, typer.Argument(help="A stack file, e.g. stacks/Pulumi.prod.yaml")],
+    stack: Annotated[
+        str | None, typer.Argument(help="A stack file, e.g. stacks/Pulumi.prod.yaml")
+    ] = None,
+    stack_option: Annotated[
+        str | None, typer.Option("--stack", "-s", help="Stack NAME or PATH")
+    ] = None,
 ) -> None:
     """Print each fleet's matched clusters and their expanded configurations (YAML)."""
-    config = _load_stack(stack)
+    ref = stack_option or stack
+    if ref is None:
+        err.print("give the stack: -s NAME|PATH (or the stack file as an argument)")
+        raise typer.Exit(EXIT_ERROR)
+    config = _load_stack(_stack_file(ref))
     docs: list[dict[str, Any]] = []
     for fleet in config.fleets:
         if fleet.policy is not None:
@@ -201,7 +219,7 @@ def rollup_stack(
 @fleet_app.command("status")
 def status(
     stack: Annotated[
-        str, typer.Option("--stack", "-s", help="stacks/Pulumi.<stack>.yaml")
+        str, typer.Option("--stack", "-s", help="Stack NAME (stackConfigDir) or PATH")
     ] = "local",
     fleet: Annotated[str | None, typer.Option(help="Only this fleet")] = None,
     stale_after: Annotated[
@@ -213,11 +231,7 @@ def status(
 
     Exit codes: 0 every cluster Compliant; 2 at least one Non-Compliant, Pending,
     Suspended, Unknown, Unreachable or Stale; 1 the stack is invalid or the fleet unknown."""
-    path = (
-        Path(stack)
-        if stack.endswith((".yaml", ".yml"))
-        else REPO_ROOT / "stacks" / f"Pulumi.{stack}.yaml"
-    )
+    path = _stack_file(stack)
     config = _load_stack(path)
     try:
         threshold = parse_duration(stale_after)

@@ -215,3 +215,19 @@ def test_fleet_show_prints_matched_clusters_and_policy_assignments() -> None:
         "retail-flux-extension",
         "retail-store",
     ]
+
+
+def test_fleet_show_resolves_a_stack_name_like_every_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(STACKS_DIR.parent / "examples")  # below the project's Pulumi.yaml
+    result = CliRunner().invoke(app, ["fleet", "show", "-s", "prod"])
+    assert result.exit_code == 0, result.output
+    platform, _ = yaml.safe_load(result.stdout)
+    assert platform["clusters"] == ["prod-weu", "prod-neu", "store-0042", "onprem-1"]
+
+
+def test_fleet_status_of_a_missing_stack_says_so_before_reading_anything() -> None:
+    result = CliRunner().invoke(app, ["fleet", "status", "-s", "nope"])
+    assert result.exit_code == 1
+    assert "stack 'nope': no file" in result.output
