@@ -36,7 +36,7 @@ from fluxgitops.kube.deployed import (
     wait_for_compliance,
 )
 from providers.fluxconfig import spec_of
-from providers.objectset import CONNECTION_INPUTS, TYPE_MODULE, client_for, with_old_type
+from providers.objectset import CONNECTION_INPUTS, TYPE_MODULE, client_for
 
 WAITED_INPUTS = ("spec", "secrets", "multi_tenancy", "reconciler_managed")
 """Inputs whose change means the configuration changed, so the update waits again."""
@@ -119,5 +119,5 @@ class ReconciliationResource(pulumi.dynamic.Resource, module=TYPE_MODULE, name="
             ReconciliationProvider(),
             name,
             {**inputs, **dict.fromkeys(OUTPUTS)},
-            with_old_type(pulumi.ResourceOptions.merge(secret, opts)),
+            pulumi.ResourceOptions.merge(secret, opts),  # new in 0.1: no old type to alias
         )
