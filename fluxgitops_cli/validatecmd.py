@@ -136,7 +136,9 @@ def stack_warnings(data: Any, config: StackConfig) -> list[str]:
         raw = raw_clusters[i] if i < len(raw_clusters) else {}
         bodies = raw.get("configurations") or [] if isinstance(raw, Mapping) else []
         for j, spec in enumerate(cluster.configurations):
-            where = f"clusters[{cluster.name}].configurations{item_label(bodies, j)}"
+            # configurations past the cluster's own come from fleet templates (by name)
+            label = item_label(bodies, j) if j < len(bodies) else f"[{spec.name}]"
+            where = f"clusters[{cluster.name}].configurations{label}"
             found += _ssh_warning(where, spec)
             body = bodies[j] if j < len(bodies) and isinstance(bodies[j], Mapping) else {}
             for field, value in sorted(split_secrets(body)[1].items()):

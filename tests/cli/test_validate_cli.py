@@ -111,3 +111,10 @@ def test_warns_about_ssh_without_known_hosts_and_plain_secrets(tmp_path: Path) -
         "in plain text in the stack file"
     ) in result.output
     assert "hunter2-plain" not in result.output
+
+
+def test_a_stack_with_fleets_is_valid_with_every_expanded_configuration() -> None:
+    prod = Path(__file__).parents[2] / "stacks" / "Pulumi.prod.yaml"
+    result = runner.invoke(app, ["validate", str(prod)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("valid")
