@@ -168,7 +168,9 @@ def _source(props: Mapping[str, Any], name: str) -> dict[str, str]:
     kind = _text(props.get("sourceKind")) or "GitRepository"
     settings = props.get(_SOURCE_KEYS.get(kind, "")) or {}
     entries = [e for e in status_entries(props) if e["kind"] == kind]
-    ready = next((c for e in entries for c in e["statusConditions"] if c["type"] == "Ready"), {})
+    ready: dict[str, Any] = next(
+        (c for e in entries for c in e["statusConditions"] if c["type"] == "Ready"), {}
+    )
     return {
         "kind": kind,
         "name": name,

@@ -16,7 +16,6 @@ from fluxgitops.armstatus import (
     arm_status_document,
     compliance,
     parse_time,
-    properties,
 )
 from fluxgitops.rollup import STALE, cluster_verdict
 from fluxgitops.status import COMPLIANT, NON_COMPLIANT, PENDING, SUSPENDED, UNKNOWN
@@ -89,7 +88,7 @@ def test_non_compliant_message_names_the_failing_object(noncompliant: dict[str, 
 def test_error_message_explains_the_state_when_arm_gives_one(
     noncompliant: dict[str, Any],
 ) -> None:
-    properties(noncompliant)["errorMessage"] = "GitRepository apps: authentication required"
+    noncompliant["properties"]["errorMessage"] = "GitRepository apps: authentication required"
     assert compliance(noncompliant, "apps/apps") == (
         NON_COMPLIANT,
         "GitRepository apps: authentication required",
@@ -97,7 +96,7 @@ def test_error_message_explains_the_state_when_arm_gives_one(
 
 
 def test_failed_provisioning_is_non_compliant_not_pending(compliant: dict[str, Any]) -> None:
-    props = properties(compliant)
+    props = compliant["properties"]
     props.update(
         provisioningState="Failed", complianceState="Pending", errorMessage="extension missing"
     )
@@ -110,7 +109,7 @@ def test_failed_provisioning_is_non_compliant_not_pending(compliant: dict[str, A
 def test_pending_without_statuses_says_the_agent_has_not_reported(
     compliant: dict[str, Any],
 ) -> None:
-    props = properties(compliant)
+    props = compliant["properties"]
     props.update(complianceState="Pending", statuses=[], provisioningState="Creating")
     state, message = compliance(compliant, "x")
     assert state == PENDING
@@ -118,7 +117,7 @@ def test_pending_without_statuses_says_the_agent_has_not_reported(
 
 
 def test_suspended_configuration_says_so(compliant: dict[str, Any]) -> None:
-    properties(compliant).update(complianceState="Suspended", suspend=True)
+    compliant["properties"].update(complianceState="Suspended", suspend=True)
     assert compliance(compliant, "x") == (
         SUSPENDED,
         "reconciliation is suspended (suspend: true)",
@@ -126,7 +125,7 @@ def test_suspended_configuration_says_so(compliant: dict[str, Any]) -> None:
 
 
 def test_unknown_compliance_word_is_unknown_and_quoted(compliant: dict[str, Any]) -> None:
-    properties(compliant)["complianceState"] = "Partial"
+    compliant["properties"]["complianceState"] = "Partial"
     state, message = compliance(compliant, "fluxConfiguration flux-system/platform")
     assert state == UNKNOWN
     assert message == (
