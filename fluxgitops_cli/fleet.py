@@ -10,16 +10,19 @@ is not, with the failing configuration's own message; ``-o json``; exit code
 (``fluxgitops.kube.deployed.read_configuration``) and, when the reconciler
 runs with leader election, its Lease ``renewTime`` as the agent's last report
 (stale after ``--stale-after``); an unreachable API server makes the cluster
-``Unreachable``. ``azure`` clusters are shown ``Unknown``: reading ARM's
-fluxConfiguration status is not implemented. ``migrate FILE`` converts a Flux
-v1 ``sourceControlConfiguration`` (``fluxgitops.migrate``). Registered on the
-CLI by ``fluxgitops_cli.app``; a thin shell.
+``Unreachable``. ``azure`` clusters are read from ARM
+(``components.arm_read.read_arm``, replaceable as ``ARM_READER``; mapped by
+``fluxgitops.armstatus.arm_observation``, ``statusUpdatedAt`` as the last
+report); a configuration ARM could not give makes the cluster ``Unreachable``.
+``migrate FILE`` converts a Flux v1 ``sourceControlConfiguration``
+(``fluxgitops.migrate``). Registered on the CLI by ``fluxgitops_cli.app``; a
+thin shell.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -31,7 +34,9 @@ from lightkube import Client
 from lightkube.resources.coordination_v1 import Lease
 from rich.console import Console
 
+from components.arm_read import ArmRead, ArmRequest, read_arm
 from fluxgitops import yamltext
+from fluxgitops.armstatus import arm_observation
 from fluxgitops.errors import FluxGitOpsError, SpecError, StackNotFoundError, YamlError
 from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import connect
@@ -54,6 +59,9 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 fleet_app = typer.Typer(no_args_is_help=True, help="Fleets: expansion and compliance roll-up.")
+
+ARM_READER: Callable[[Sequence[ArmRequest]], list[ArmRead]] = read_arm
+"""How ``azure`` clusters are read (tests put a function returning test bodies here)."""
 
 RECONCILER_LEASE = "fluxgitops-reconciler"
 """The Lease the reconciler renews while it runs (``reconciler.options.LEASE_NAME``)."""
@@ -155,18 +163,11 @@ def _lease_time(client: Client) -> datetime | None:
 def observe_cluster(cluster: Cluster) -> list[Observation]:
     """Every configuration of one stack cluster as an ``Observation`` (I/O: the cluster)."""
     pairs = list(zip(cluster.configurations, cluster.origins, strict=True))
-    if cluster.backend != "kubernetes":
-        return [
-            Observation(
-                cluster.name,
-                f"{spec.namespace}/{spec.name}",
-                UNKNOWN,
-                "azure cluster: its status lives in ARM, which `fleet status` does not read "
-                "(use `az k8s-configuration flux show`)",
-                origin,
-            )
-            for spec, origin in pairs
-        ]
+    if cluster.backend == "azure" and cluster.azure is not None:
+        ref = cluster.azure
+        requests = [ArmRequest(cluster.name, ref, s.namespace, s.name) for s, _ in pairs]
+        fleets = {(s.namespace, s.name): origin for s, origin in pairs}
+        return [_arm_observation(read, fleets) for read in ARM_READER(requests)]
     try:
         client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context, timeout=5.0)
         reported = _lease_time(client) if cluster.extension.reconciler.enabled else None
@@ -193,6 +194,15 @@ def observe_cluster(cluster: Cluster) -> list[Observation]:
             )
             for spec, origin in pairs
         ]
+
+
+def _arm_observation(read: ArmRead, fleets: dict[tuple[str, str], str | None]) -> Observation:
+    r = read.request
+    origin = fleets[(r.namespace, r.name)]
+    if read.body is None:
+        label = f"{r.namespace}/{r.name}"
+        return Observation(r.cluster, label, UNKNOWN, read.error, origin, False)
+    return arm_observation(r.cluster, r.namespace, r.name, read.body, origin)
 
 
 def rollup_stack(

@@ -8,15 +8,18 @@ applied each object. ``-o json|yaml`` prints Azure's deployed-object list
 documents (``status_document``). ``--watch`` re-reads until every
 configuration is Compliant (exit 0) or ``--timeout`` passes (exit 1, with the
 last state). An unreachable cluster is one line naming it and what to do
-(``fluxgitops local up`` for ``kubeconfig: local``); ``azure`` clusters are
-named as not read yet (no ARM reader exists). Registered by
-``fluxgitops_cli.app``.
+(``fluxgitops local up`` for ``kubeconfig: local``). ``azure`` clusters are read
+from ARM (``components.arm_read.read_arm``, replaceable as ``ARM_READER``) and
+mapped by ``fluxgitops.armstatus`` into the same document, marked ``(ARM)``;
+a configuration ARM could not give is ``Unreachable`` with the error in one
+line. Registered by ``fluxgitops_cli.app``.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -27,14 +30,26 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from components.arm_read import ArmRead, ArmRequest, read_arm
 from components.automation import probe_clusters, read_stack_file, stack_readers
+from fluxgitops.armstatus import READ_FROM_ARM, arm_status_document
 from fluxgitops.errors import FluxGitOpsError
 from fluxgitops.kube.deployed import LiveConfiguration
+from fluxgitops.rollup import UNREACHABLE
+from fluxgitops.stack import StackConfig
 from fluxgitops.status import COMPLIANT, condition
 from fluxgitops_cli.console import StackOption, err, fail, out, stack_ref
 
-STYLES = {"Compliant": "green", "Non-Compliant": "red", "Pending": "yellow"}
+STYLES = {
+    "Compliant": "green",
+    "Non-Compliant": "red",
+    "Pending": "yellow",
+    UNREACHABLE: "red",
+}
 WATCH_INTERVAL = 2.0
+
+ARM_READER: Callable[[Sequence[ArmRequest]], list[ArmRead]] = read_arm
+"""How ``azure`` clusters are read (tests put a function returning test bodies here)."""
 
 
 class StatusFormat(StrEnum):
@@ -84,6 +99,7 @@ def print_status(doc: dict[str, Any], console: Console, wide: bool = False) -> N
             (f"{doc['cluster']}: {doc['namespace']}/{doc['name']} ", "bold"),
             (state, STYLES.get(state, "")),
             f"  commit {commit}",
+            f"  ({doc['readFrom']})" if doc.get("readFrom") else "",
             f"  {doc['message']}" if state != COMPLIANT else "",
         )
     )
@@ -128,16 +144,60 @@ def read_documents(stack: str) -> list[dict[str, Any]]:
         config = read_stack_file(ref.file, ref.name)
         probe_clusters(ref.file, ref.name)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for cluster in config.clusters:
-            if cluster.backend != "kubernetes":
-                err.print(
-                    f"cluster {cluster.name!r}: backend {cluster.backend!r} — status is not read "
-                    "through ARM yet; use `az k8s-configuration flux show`",
-                    markup=False,
-                )
-        return [status_document(c.name, read(), now) for c, _, read in stack_readers(config)]
+        docs = [status_document(c.name, read(), now) for c, _, read in stack_readers(config)]
+        return docs + azure_documents(config)
     except FluxGitOpsError as exc:
         fail(exc)
+
+
+def arm_requests(config: StackConfig) -> list[ArmRequest]:
+    """Every configuration of every ``azure`` cluster, as what to read from ARM."""
+    return [
+        ArmRequest(cluster.name, cluster.azure, spec.namespace, spec.name)
+        for cluster in config.clusters
+        if cluster.backend == "azure" and cluster.azure is not None
+        for spec in cluster.configurations
+    ]
+
+
+def unreachable_document(read: ArmRead) -> dict[str, Any]:
+    """A configuration ARM did not give: ``Unreachable`` with the error, no objects."""
+    request = read.request
+    return {
+        "cluster": request.cluster,
+        "namespace": request.namespace,
+        "name": request.name,
+        "complianceState": UNREACHABLE,
+        "message": read.error,
+        "source": {
+            "kind": "",
+            "name": request.name,
+            "url": "",
+            "ready": "",
+            "reason": "",
+            "message": "",
+        },
+        "sourceSyncedCommitId": "",
+        "statuses": [],
+        "appliedObjects": {},
+        "readFrom": READ_FROM_ARM,
+    }
+
+
+def azure_documents(config: StackConfig) -> list[dict[str, Any]]:
+    """The documents of the ``azure`` clusters, read from ARM through ``ARM_READER``."""
+    requests = arm_requests(config)
+    if not requests:
+        return []
+    docs = []
+    for read in ARM_READER(requests):
+        r = read.request
+        if read.body is None:
+            err.print(f"cluster {r.cluster!r}: {r.namespace}/{r.name}: {read.error}", markup=False)
+            docs.append(unreachable_document(read))
+        else:
+            docs.append(arm_status_document(r.cluster, r.namespace, r.name, read.body))
+    return docs
 
 
 def _show(docs: list[dict[str, Any]], output: StatusFormat) -> None:
@@ -169,9 +229,10 @@ def status(
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --watch waits before failing")] = 300.0,
 ) -> None:
-    """Every configuration of a stack (kubernetes backend) as it runs: compliance, the source and
-    its synced commit, each Kustomization and HelmRelease with ready and message (``-o wide``:
-    reason, applied by, applied objects) — ``flux get`` and Azure's deployed-object list."""
+    """Every configuration of a stack as it runs (azure clusters read from ARM): compliance, the
+    source and its synced commit, each Kustomization and HelmRelease with ready and message
+    (``-o wide``: reason, applied by, applied objects) — ``flux get`` and Azure's deployed-object
+    list."""
     docs = read_documents(stack)
     if not watch:
         _show(docs, output)
