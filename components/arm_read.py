@@ -120,6 +120,16 @@ def _one_line(text: str) -> str:
     return (errors[-1] if errors else lines[-1] if lines else "no detail").removeprefix("error: ")
 
 
+def preview_error(text: str) -> str:
+    """The first ``error:`` of a failed preview's output, without the prefix (the engine's
+    cause, e.g. the missing azure-native plugin), else the last line."""
+    for line in text.splitlines():
+        _, found, cause = line.partition("error: ")
+        if found and cause.strip():
+            return cause.strip()
+    return _one_line(text)
+
+
 def invoke_all(requests: Sequence[ArmRequest]) -> list[ArmRead]:
     """Every request read inside a running Pulumi program; a failed invoke is that request's
     ``error`` (one line), the others are still read."""
@@ -182,7 +192,7 @@ def read_arm(requests: Sequence[ArmRequest]) -> list[ArmRead]:
             )
             handle.preview()
         except CommandError as exc:
-            line = f"ARM read failed: {_one_line(str(exc))}"
-            done = {id(r.request) for r in found}
-            return found + [ArmRead(r, error=line) for r in requests if id(r) not in done]
+            line = f"ARM read failed: {preview_error(str(exc))}"
+            done = {id(r.request): r for r in found if r.body is not None}
+            return [done.get(id(r)) or ArmRead(r, error=line) for r in requests]
     return found

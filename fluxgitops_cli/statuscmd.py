@@ -12,7 +12,7 @@ last state). An unreachable cluster is one line naming it and what to do
 from ARM (``components.arm_read.read_arm``, replaceable as ``ARM_READER``) and
 mapped by ``fluxgitops.armstatus`` into the same document, marked ``(ARM)``;
 a configuration ARM could not give is ``Unreachable`` with the error in one
-line. Registered by ``fluxgitops_cli.app``.
+line (its heading; exit 1). Registered by ``fluxgitops_cli.app``.
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ def print_status(doc: dict[str, Any], console: Console, wide: bool = False) -> N
             f"  {doc['message']}" if state != COMPLIANT else "",
         )
     )
+    if state == UNREACHABLE and not doc["statuses"]:
+        return
     names = [f"{e['kind']}/{e['name']}" for e in doc["statuses"]]
     table = Table(box=None, pad_edge=False, show_edge=False)
     table.add_column("NAME", no_wrap=True, min_width=max(map(len, names), default=4))
@@ -232,10 +234,12 @@ def status(
     """Every configuration of a stack as it runs (azure clusters read from ARM): compliance, the
     source and its synced commit, each Kustomization and HelmRelease with ready and message
     (``-o wide``: reason, applied by, applied objects) — ``flux get`` and Azure's deployed-object
-    list."""
+    list. Exit 1 when a configuration could not be read (Unreachable)."""
     docs = read_documents(stack)
     if not watch:
         _show(docs, output)
+        if any(d["complianceState"] == UNREACHABLE for d in docs):
+            raise typer.Exit(1)
         return
     deadline = time.monotonic() + timeout
     shown: list[tuple[str, str, str]] = []

@@ -116,19 +116,22 @@ def test_status_table_prints_azure_rows_marked_arm(stack_file: Path, arm: list[A
     assert any(line.startswith("arc-store-12: apps/apps Non-Compliant") for line in lines)
 
 
-def test_failed_arm_read_is_unreachable_with_one_line(
+def test_failed_arm_read_is_unreachable_in_one_line_and_exits_1(
     stack_file: Path, arm: list[ArmRequest]
 ) -> None:
     text = stack_file.read_text().replace("name: apps\n", "name: gone\n")
     stack_file.write_text(text)
     result = runner.invoke(cli.app, ["status", "-s", str(stack_file), "-o", "json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     gone = json.loads(result.stdout)[1]
     assert (gone["complianceState"], gone["message"]) == (
         UNREACHABLE,
         "ARM read failed: ResourceNotFound",
     )
-    assert "cluster 'arc-store-12': apps/gone: ARM read failed: ResourceNotFound" in result.stderr
+    table = runner.invoke(cli.app, ["status", "-s", str(stack_file)], terminal_width=200)
+    assert table.stdout.splitlines()[-1] == (
+        "arc-store-12: apps/gone Unreachable  commit -  (ARM)  ARM read failed: ResourceNotFound"
+    )
 
 
 def test_fleet_status_counts_a_non_compliant_azure_cluster(

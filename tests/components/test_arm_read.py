@@ -14,6 +14,7 @@ from components.arm_read import (
     ArmRequest,
     invoke_all,
     missing_credentials,
+    preview_error,
 )
 from fluxgitops.armstatus import arm_status_document
 from fluxgitops.azure import ClusterRef
@@ -117,3 +118,17 @@ def test_no_credentials_is_named_with_what_to_do(tmp_path: Path) -> None:
 
 def test_service_principal_variables_are_credentials(tmp_path: Path) -> None:
     assert missing_credentials({"ARM_CLIENT_ID": "x"}, tmp_path) == ""
+
+
+def test_failed_preview_names_the_engine_cause() -> None:
+    output = (
+        " code: 1\n stdout: Previewing update (arm-read):\n\n"
+        "    pulumi:providers:azure-native default_3_29_0  error: no resource plugin "
+        "'pulumi-resource-azure-native' found in the workspace at version v3.29.0 or on "
+        "your $PATH\n"
+        "    pulumi:providers:azure-native default_3_29_0  1 error\n"
+    )
+    assert preview_error(output) == (
+        "no resource plugin 'pulumi-resource-azure-native' found in the workspace at version "
+        "v3.29.0 or on your $PATH"
+    )
