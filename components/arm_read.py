@@ -33,6 +33,7 @@ from pulumi.automation.errors import CommandError
 from components.automation import LOCAL_PASSPHRASE, pulumi_environment
 from fluxgitops.azure import ClusterRef
 from fluxgitops.errors import FluxGitOpsError
+from fluxgitops.stack import StackConfig
 
 CREDENTIAL_VARIABLES = ("ARM_CLIENT_ID", "AZURE_CLIENT_ID", "ARM_USE_MSI", "ARM_USE_OIDC")
 """Environment variables that give azure-native a non-CLI identity (service principal,
@@ -64,6 +65,16 @@ class ArmRead:
     request: ArmRequest
     body: dict[str, Any] | None = None
     error: str = ""
+
+
+def arm_requests(config: StackConfig) -> list[ArmRequest]:
+    """Every configuration of every ``azure`` cluster of ``config``, in stack order."""
+    return [
+        ArmRequest(cluster.name, cluster.azure, spec.namespace, spec.name)
+        for cluster in config.clusters
+        if cluster.backend == "azure" and cluster.azure is not None
+        for spec in cluster.configurations
+    ]
 
 
 def _wire(value: Any) -> Any:

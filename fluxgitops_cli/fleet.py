@@ -34,7 +34,7 @@ from lightkube import Client
 from lightkube.resources.coordination_v1 import Lease
 from rich.console import Console
 
-from components.arm_read import ArmRead, ArmRequest, read_arm
+from components.arm_read import ArmRead, ArmRequest, arm_requests, read_arm
 from fluxgitops import yamltext
 from fluxgitops.armstatus import arm_observation
 from fluxgitops.errors import FluxGitOpsError, SpecError, StackNotFoundError, YamlError
@@ -160,14 +160,28 @@ def _lease_time(client: Client) -> datetime | None:
     return max(times) if times else None
 
 
-def observe_cluster(cluster: Cluster) -> list[Observation]:
-    """Every configuration of one stack cluster as an ``Observation`` (I/O: the cluster)."""
+ArmReads = dict[tuple[str, str, str], ArmRead]
+"""ARM reads by (cluster, namespace, name)."""
+
+
+def read_azure(config: StackConfig) -> ArmReads:
+    """Every configuration of every ``azure`` cluster read from ARM at once (one preview)."""
+    requests = arm_requests(config)
+    reads = ARM_READER(requests) if requests else []
+    return {(r.request.cluster, r.request.namespace, r.request.name): r for r in reads}
+
+
+def observe_cluster(cluster: Cluster, arm: ArmReads | None = None) -> list[Observation]:
+    """Every configuration of one stack cluster as an ``Observation`` (I/O: the cluster, or
+    ARM for an ``azure`` cluster unless ``arm`` holds its reads already)."""
     pairs = list(zip(cluster.configurations, cluster.origins, strict=True))
     if cluster.backend == "azure" and cluster.azure is not None:
-        ref = cluster.azure
-        requests = [ArmRequest(cluster.name, ref, s.namespace, s.name) for s, _ in pairs]
-        fleets = {(s.namespace, s.name): origin for s, origin in pairs}
-        return [_arm_observation(read, fleets) for read in ARM_READER(requests)]
+        if arm is None:
+            arm = read_azure(StackConfig(clusters=(cluster,)))
+        return [
+            _arm_observation(arm[(cluster.name, spec.namespace, spec.name)], origin)
+            for spec, origin in pairs
+        ]
     try:
         client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context, timeout=5.0)
         reported = _lease_time(client) if cluster.extension.reconciler.enabled else None
@@ -196,9 +210,8 @@ def observe_cluster(cluster: Cluster) -> list[Observation]:
         ]
 
 
-def _arm_observation(read: ArmRead, fleets: dict[tuple[str, str], str | None]) -> Observation:
+def _arm_observation(read: ArmRead, origin: str | None) -> Observation:
     r = read.request
-    origin = fleets[(r.namespace, r.name)]
     if read.body is None:
         label = f"{r.namespace}/{r.name}"
         return Observation(r.cluster, label, UNKNOWN, read.error, origin, False)
@@ -211,9 +224,16 @@ def rollup_stack(
     now: datetime,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
     only: str | None = None,
-    observe: Callable[[Cluster], list[Observation]] = observe_cluster,
+    observe: Callable[[Cluster], list[Observation]] | None = None,
 ) -> list[Any]:
-    """The roll-up of every fleet of ``config`` (or ``only`` that one)."""
+    """The roll-up of every fleet of ``config`` (or ``only`` that one); by default
+    ``observe_cluster`` with every ``azure`` cluster read from ARM in one go."""
+    if observe is None:
+        arm = read_azure(config)
+
+        def observe(cluster: Cluster) -> list[Observation]:
+            return observe_cluster(cluster, arm)
+
     fleets = {f.name: list(f.clusters) for f in config.fleets if f.policy is None}
     if only is not None:
         fleets = {k: v for k, v in fleets.items() if k == only}

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from components.arm_read import ArmRead, ArmRequest, read_arm
+from components.arm_read import ArmRead, ArmRequest, arm_requests, read_arm
 from components.automation import probe_clusters, read_stack_file, stack_readers
 from fluxgitops.armstatus import READ_FROM_ARM, arm_status_document
 from fluxgitops.errors import FluxGitOpsError
@@ -150,16 +150,6 @@ def read_documents(stack: str) -> list[dict[str, Any]]:
         return docs + azure_documents(config)
     except FluxGitOpsError as exc:
         fail(exc)
-
-
-def arm_requests(config: StackConfig) -> list[ArmRequest]:
-    """Every configuration of every ``azure`` cluster, as what to read from ARM."""
-    return [
-        ArmRequest(cluster.name, cluster.azure, spec.namespace, spec.name)
-        for cluster in config.clusters
-        if cluster.backend == "azure" and cluster.azure is not None
-        for spec in cluster.configurations
-    ]
 
 
 def unreachable_document(read: ArmRead) -> dict[str, Any]:

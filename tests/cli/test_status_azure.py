@@ -69,12 +69,19 @@ def stack_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def arm(monkeypatch: pytest.MonkeyPatch) -> list[ArmRequest]:
+def batches() -> list[list[ArmRequest]]:
+    """The requests of each call of the ARM reader, in call order."""
+    return []
+
+
+@pytest.fixture
+def arm(monkeypatch: pytest.MonkeyPatch, batches: list[list[ArmRequest]]) -> list[ArmRequest]:
     """ARM replaced by the test bodies (by configuration name); the requests it received."""
     seen: list[ArmRequest] = []
 
     def read(requests: Sequence[ArmRequest]) -> list[ArmRead]:
         seen.extend(requests)
+        batches.append(list(requests))
         return [
             ArmRead(r, body=BODIES[r.name])
             if r.name in BODIES
@@ -135,7 +142,7 @@ def test_failed_arm_read_is_unreachable_in_one_line_and_exits_1(
 
 
 def test_fleet_status_counts_a_non_compliant_azure_cluster(
-    stack_file: Path, arm: list[ArmRequest]
+    stack_file: Path, arm: list[ArmRequest], batches: list[list[ArmRequest]]
 ) -> None:
     result = runner.invoke(cli.app, ["fleet", "status", "-s", str(stack_file), "-o", "json"])
     assert result.exit_code == 2, result.output
@@ -148,3 +155,19 @@ def test_fleet_status_counts_a_non_compliant_azure_cluster(
         "apps/apps",
     )
     assert bad["message"].startswith("Kustomization/apps-apps: kustomize build failed")
+    assert [len(b) for b in batches] == [2]  # every azure cluster in one ARM read
+
+
+def test_fleet_status_counts_an_unreadable_azure_cluster_unreachable(
+    stack_file: Path, arm: list[ArmRequest]
+) -> None:
+    stack_file.write_text(stack_file.read_text().replace("name: apps\n", "name: gone\n"))
+    result = runner.invoke(cli.app, ["fleet", "status", "-s", str(stack_file), "-o", "json"])
+    assert result.exit_code == 2, result.output
+    (rollup,) = json.loads(result.stdout)
+    bad = next(c for c in rollup["clusters"] if c["state"] != "Compliant")
+    assert (bad["cluster"], bad["state"], bad["message"]) == (
+        "arc-store-12",
+        UNREACHABLE,
+        "ARM read failed: ResourceNotFound",
+    )
