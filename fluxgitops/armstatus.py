@@ -14,8 +14,9 @@ unchanged; ``readFrom: ARM`` names the source of truth and
 ``appliedObjects`` is empty: ARM does not expose Flux's inventory).
 ``arm_observation`` maps it to the roll-up's ``fluxgitops.rollup.Observation``
 with ``statusUpdatedAt`` as the agent's last report (Stale after 48 h, like
-Azure's disconnect). Bodies are accepted in ARM's REST shape (``properties``
-nested) or as azure-native's invoke flattens them. Used by
+Azure's disconnect; the document says so too, ``stale``). Bodies are accepted
+in ARM's REST shape (``properties`` nested) or as azure-native's invoke
+flattens them. Used by
 ``fluxgitops_cli.statuscmd`` and ``fluxgitops_cli.fleet`` through
 ``components.arm_read``. Pure: no I/O, no Pulumi.
 """
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from fluxgitops.rollup import Observation
+from fluxgitops.rollup import STALE, Observation, cluster_verdict
 from fluxgitops.status import COMPLIANT, NON_COMPLIANT, PENDING, SUSPENDED, UNKNOWN
 
 COMPLIANCE_STATES = (COMPLIANT, NON_COMPLIANT, PENDING, SUSPENDED, UNKNOWN)
@@ -182,13 +183,27 @@ def _source(props: Mapping[str, Any], name: str) -> dict[str, str]:
 
 
 def arm_status_document(
-    cluster: str, namespace: str, name: str, body: Mapping[str, Any]
+    cluster: str,
+    namespace: str,
+    name: str,
+    body: Mapping[str, Any],
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """One configuration read from ARM in ``statuscmd.status_document``'s shape, plus
-    ``readFrom`` and ARM's ``statusUpdatedAt`` / ``sourceUpdatedAt``."""
+    ``readFrom``, ARM's ``statusUpdatedAt`` / ``sourceUpdatedAt`` and ``stale``: with ``now``,
+    True when the agent has not reported for longer than the roll-up's limit (the message
+    then says so, in ``fluxgitops.rollup``'s words; the state stays ARM's last one)."""
     props = properties(body)
     namespace = _text(props.get("namespace")) or namespace
     state, message = compliance(body, f"fluxConfiguration {namespace}/{name}")
+    stale = False
+    if now is not None:
+        verdict = cluster_verdict(
+            cluster, [arm_observation(cluster, namespace, name, body)], now=now
+        )
+        if verdict.state == STALE:
+            stale = True
+            message = f"{message}; {verdict.message}" if message else verdict.message
     return {
         "cluster": cluster,
         "namespace": namespace,
@@ -202,6 +217,7 @@ def arm_status_document(
         "readFrom": READ_FROM_ARM,
         "statusUpdatedAt": _text(props.get("statusUpdatedAt")),
         "sourceUpdatedAt": _text(props.get("sourceUpdatedAt")),
+        "stale": stale,
     }
 
 

@@ -100,7 +100,7 @@ def print_status(doc: dict[str, Any], console: Console, wide: bool = False) -> N
             (state, STYLES.get(state, "")),
             f"  commit {commit}",
             f"  ({doc['readFrom']})" if doc.get("readFrom") else "",
-            f"  {doc['message']}" if state != COMPLIANT else "",
+            f"  {doc['message']}" if state != COMPLIANT or doc.get("stale") else "",
         )
     )
     if state == UNREACHABLE and not doc["statuses"]:
@@ -177,7 +177,9 @@ def unreachable_document(read: ArmRead) -> dict[str, Any]:
 
 
 def azure_documents(config: StackConfig) -> list[dict[str, Any]]:
-    """The documents of the ``azure`` clusters, read from ARM through ``ARM_READER``."""
+    """The documents of the ``azure`` clusters, read from ARM through ``ARM_READER`` (stale
+    ones say how long their agent has been silent)."""
+    now = datetime.now(UTC)
     requests = arm_requests(config)
     if not requests:
         return []
@@ -188,7 +190,7 @@ def azure_documents(config: StackConfig) -> list[dict[str, Any]]:
             err.print(f"cluster {r.cluster!r}: {r.namespace}/{r.name}: {read.error}", markup=False)
             docs.append(unreachable_document(read))
         else:
-            docs.append(arm_status_document(r.cluster, r.namespace, r.name, read.body))
+            docs.append(arm_status_document(r.cluster, r.namespace, r.name, read.body, now))
     return docs
 
 

@@ -169,3 +169,14 @@ def test_timestamp_without_zone_or_garbage_is_not_a_report_time() -> None:
     assert parse_time("yesterday") is None
     assert parse_time(None) is None
     assert parse_time("2026-12-02T08:00:00Z") == datetime(2026, 12, 2, 8, tzinfo=UTC)
+
+
+def test_stale_document_keeps_arms_state_and_says_it_is_stale() -> None:
+    doc = arm_status_document("arc-store-40", "flux-system", "platform", _body("stale"), NOW)
+    assert (doc["complianceState"], doc["stale"]) == (COMPLIANT, True)
+    assert doc["message"].startswith("no status report for 75 h (more than 48 h)")
+
+
+def test_fresh_document_is_not_stale(compliant: dict[str, Any]) -> None:
+    doc = arm_status_document("aks-prod", "flux-system", "platform", compliant, NOW)
+    assert (doc["stale"], doc["message"]) == (False, "")

@@ -171,3 +171,13 @@ def test_fleet_status_counts_an_unreadable_azure_cluster_unreachable(
         UNREACHABLE,
         "ARM read failed: ResourceNotFound",
     )
+
+
+def test_status_heading_of_a_stale_azure_configuration_says_so(
+    stack_file: Path, arm: list[ArmRequest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(BODIES, "platform", _body("stale"))
+    result = runner.invoke(cli.app, ["status", "-s", str(stack_file)], terminal_width=200)
+    heading = result.stdout.splitlines()[0]
+    assert heading.startswith("aks-prod: flux-system/platform Compliant  commit 111111111111")
+    assert "(ARM)  no status report for " in heading
