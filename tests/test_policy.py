@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pulumi
 import pytest
@@ -20,6 +20,7 @@ from fluxgitops.policy_builtins import BUILTIN_DEFINITIONS
 from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
 from tests.keys import KNOWN_HOSTS, SSH_KEY
+from tests.pulumi_support import pulumi_test
 
 DATA = Path(__file__).parent / "testdata" / "policy"
 SUB = "00000000-0000-0000-0000-0000000000aa"
@@ -36,11 +37,6 @@ CONFIG: dict[str, Any] = {
     },
     "kustomizations": {"infra": {"path": "./infrastructure", "prune": True}},
 }
-
-
-def pulumi_test(fn: F) -> F:
-    """``pulumi.runtime.test`` with its type kept (the SDK's decorator is untyped)."""
-    return cast(F, pulumi.runtime.test(fn))  # type: ignore[no-untyped-call]
 
 
 class Recorder(pulumi.runtime.Mocks):

@@ -110,68 +110,35 @@ def test_pending_while_waiting_for_a_dependency() -> None:
     assert state.message.startswith("Kustomization/apps: DependencyNotReady: ")
 
 
+def state_of(kind: str, reason: str, message: str) -> tuple[str, str]:
+    """Compliance and message of one object whose Ready=False has ``reason`` and ``message``."""
+    found = compliance([not_ready(kind, "x", "False", reason, message)])
+    return found.state, found.message
+
+
 def test_pending_while_the_source_has_no_artifact_yet() -> None:
-    state = compliance(
-        [
-            flux(
-                "Kustomization",
-                "apps",
-                "False",
-                reason="ArtifactFailed",
-                message="Source artifact not found, retrying in 30s",
-            )
-        ]
+    state, message = state_of(
+        "Kustomization", "ArtifactFailed", "Source artifact not found, retrying in 30s"
     )
-    assert state.state == "Pending"
-    assert state.message.startswith("Kustomization/apps: ArtifactFailed: Source artifact")
+    assert state == "Pending"
+    assert message.startswith("Kustomization/x: ArtifactFailed: Source artifact")
 
 
 def test_pending_while_the_helm_chart_has_no_artifact_yet() -> None:
-    state = compliance(
-        [
-            flux(
-                "HelmRelease",
-                "web",
-                "False",
-                reason="SourceNotReady",
-                message="HelmChart 'flux-system/flux-system-web' is not ready: "
-                "does not have an artifact",
-            )
-        ]
-    )
-    assert state.state == "Pending"
+    chart = "HelmChart 'flux-system/flux-system-web' is not ready: does not have an artifact"
+    assert state_of("HelmRelease", "SourceNotReady", chart)[0] == "Pending"
 
 
 def test_non_compliant_when_the_helm_chart_failed() -> None:
-    state = compliance(
-        [
-            flux(
-                "HelmRelease",
-                "web",
-                "False",
-                reason="SourceNotReady",
-                message="HelmChart 'flux-system/flux-system-web' is not ready: "
-                "chart path 'charts/nope' not found",
-            )
-        ]
-    )
-    assert state.state == "Non-Compliant"
-    assert state.message.startswith("HelmRelease/web: SourceNotReady: HelmChart")
+    chart = "HelmChart 'flux-system/flux-system-web' is not ready: chart path 'x' not found"
+    state, message = state_of("HelmRelease", "SourceNotReady", chart)
+    assert state == "Non-Compliant"
+    assert message.startswith("HelmRelease/x: SourceNotReady: HelmChart")
 
 
 def test_non_compliant_when_the_artifact_cannot_be_loaded() -> None:
-    state = compliance(
-        [
-            flux(
-                "HelmRelease",
-                "web",
-                "False",
-                reason="ArtifactFailed",
-                message="Could not load chart: chart.yaml missing",
-            )
-        ]
-    )
-    assert state.state == "Non-Compliant"
+    reason, message = "ArtifactFailed", "Could not load chart: chart.yaml missing"
+    assert state_of("HelmRelease", reason, message)[0] == "Non-Compliant"
 
 
 def test_non_compliant_wins_over_pending() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pulumi
 import pytest
@@ -12,14 +12,10 @@ from components.flux_configuration import FluxConfiguration, FluxConfigurationAr
 from components.flux_extension import FluxExtension, FluxExtensionArgs
 from fluxgitops.azure import ClusterRef
 from fluxgitops.spec import parse_configuration, parse_extension
+from tests.pulumi_support import pulumi_test
 
 TOKEN = "ghp_component-token-0123456789"
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def pulumi_test(fn: F) -> F:
-    """``pulumi.runtime.test`` with its type kept (the SDK's decorator is untyped)."""
-    return cast(F, pulumi.runtime.test(fn))  # type: ignore[no-untyped-call]
 
 
 class Recorder(pulumi.runtime.Mocks):

@@ -11,7 +11,8 @@ import pytest
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
 from fluxgitops.errors import SpecError, ToolchainError
 from fluxgitops.local.toolchain import version_of
-from tests.components.test_components import Recorder, pulumi_test
+from tests.components.test_components import Recorder
+from tests.pulumi_support import pulumi_test
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import runpy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -30,11 +30,6 @@ Outputs = Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
 """Extra outputs of a mocked resource (beyond its inputs)."""
 Calls = Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]
 """The result of a mocked invoke."""
-
-
-def pulumi_test(fn: F) -> F:
-    """``pulumi.runtime.test`` with its type kept (the SDK's decorator is untyped)."""
-    return cast(F, pulumi.runtime.test(fn))  # type: ignore[no-untyped-call]
 
 
 @dataclass

@@ -14,7 +14,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.examples.support import EXAMPLES, Graph, install, pulumi_test, run_example
+from tests.examples.support import EXAMPLES, Graph, install, run_example
+from tests.pulumi_support import pulumi_test
 
 PROGRAM = EXAMPLES / "aks-program"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: aks-t0ken}}]\n"

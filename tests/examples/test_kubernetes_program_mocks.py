@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.examples.support import EXAMPLES, Graph, install, pulumi_test, run_example
+from tests.examples.support import EXAMPLES, Graph, install, run_example
+from tests.pulumi_support import pulumi_test
 
 PROGRAM = EXAMPLES / "kubernetes-program"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\nusers: [{name: u, user: {token: t0p}}]\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pulumi
 import pytest
@@ -19,6 +19,7 @@ from fluxgitops.errors import FluxV1InstalledError
 from fluxgitops.fluxv1 import find_flux_v1, refuse_flux_v1
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.stack import CONFIG_KEY, parse_stack
+from tests.pulumi_support import pulumi_test
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,11 +85,6 @@ def test_program_check_on_kubernetes_cluster_blocks(
     stack = parse_stack({CONFIG_KEY: [{"name": "k1", "kubeconfig": str(control_plane.kubeconfig)}]})
     with pytest.raises(FluxV1InstalledError):
         refuse_kubernetes_flux_v1(stack.clusters[0], str(control_plane.kubeconfig), content=False)
-
-
-def pulumi_test(fn: F) -> F:
-    """``pulumi.runtime.test`` with its type kept (the SDK's decorator is untyped)."""
-    return cast(F, pulumi.runtime.test(fn))  # type: ignore[no-untyped-call]
 
 
 class AzureMocks(pulumi.runtime.Mocks):

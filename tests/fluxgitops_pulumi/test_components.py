@@ -23,7 +23,8 @@ from fluxgitops_pulumi import (
     FluxExtensionArgs,
     GitRepositoryArgs,
 )
-from tests.examples.support import Graph, install, pulumi_test
+from tests.examples.support import Graph, install
+from tests.pulumi_support import pulumi_test
 
 KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t}}]\n"
 TOKEN = "ghp_public-api-token-0123456789"
