@@ -38,7 +38,7 @@ from fluxgitops.kube.deployed import LiveConfiguration
 from fluxgitops.rollup import UNREACHABLE
 from fluxgitops.stack import StackConfig
 from fluxgitops.status import COMPLIANT, condition
-from fluxgitops_cli.console import StackOption, err, fail, out, stack_ref
+from fluxgitops_cli.console import StackOption, fail, out, stack_ref
 
 STYLES = {
     "Compliant": "green",
@@ -187,7 +187,6 @@ def azure_documents(config: StackConfig) -> list[dict[str, Any]]:
     for read in ARM_READER(requests):
         r = read.request
         if read.body is None:
-            err.print(f"cluster {r.cluster!r}: {r.namespace}/{r.name}: {read.error}", markup=False)
             docs.append(unreachable_document(read))
         else:
             docs.append(arm_status_document(r.cluster, r.namespace, r.name, read.body, now))

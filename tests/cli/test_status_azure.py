@@ -135,6 +135,7 @@ def test_failed_arm_read_is_unreachable_in_one_line_and_exits_1(
         UNREACHABLE,
         "ARM read failed: ResourceNotFound",
     )
+    assert result.stderr == ""  # the document carries the error; said once
     table = runner.invoke(cli.app, ["status", "-s", str(stack_file)], terminal_width=200)
     assert table.stdout.splitlines()[-1] == (
         "arc-store-12: apps/gone Unreachable  commit -  (ARM)  ARM read failed: ResourceNotFound"
