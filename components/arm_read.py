@@ -33,6 +33,7 @@ from pulumi.automation.errors import CommandError
 from components.automation import LOCAL_PASSPHRASE, pulumi_environment
 from fluxgitops.azure import ClusterRef
 from fluxgitops.errors import FluxGitOpsError
+from fluxgitops.local.toolchain import tool_path
 from fluxgitops.stack import StackConfig
 
 CREDENTIAL_VARIABLES = ("ARM_CLIENT_ID", "AZURE_CLIENT_ID", "ARM_USE_MSI", "ARM_USE_OIDC")
@@ -173,6 +174,9 @@ def read_arm(requests: Sequence[ArmRequest]) -> list[ArmRead]:
     problem = missing_credentials(os.environ, Path.home())
     if problem:
         return [ArmRead(r, error=problem) for r in requests]
+    if shutil.which("pulumi", path=str(tool_path("pulumi").parent)) is None:
+        missing = "the pulumi CLI is not built; run `python3 tools/build.py pulumi`"
+        return [ArmRead(r, error=missing) for r in requests]
     try:
         environment = pulumi_environment("local")
     except FluxGitOpsError as exc:

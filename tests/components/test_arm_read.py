@@ -15,6 +15,7 @@ from components.arm_read import (
     invoke_all,
     missing_credentials,
     preview_error,
+    read_arm,
 )
 from fluxgitops.armstatus import arm_status_document
 from fluxgitops.azure import ClusterRef
@@ -132,3 +133,18 @@ def test_failed_preview_names_the_engine_cause() -> None:
         "no resource plugin 'pulumi-resource-azure-native' found in the workspace at version "
         "v3.29.0 or on your $PATH"
     )
+
+
+def test_read_through_a_real_preview_fails_in_one_line_without_azure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real path: the built pulumi CLI previews the inline program on a throwaway stack;
+    Azure is unreachable here (and the azure-native plugin may be missing), so every request
+    comes back as one line naming the cause, never a traceback."""
+    for name in ("ARM_CLIENT_ID", "ARM_CLIENT_SECRET", "ARM_TENANT_ID"):
+        monkeypatch.setenv(name, "00000000-0000-0000-0000-000000000000")
+    monkeypatch.setenv("ARM_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
+    reads = read_arm([ArmRequest("aks-prod", AKS, "flux-system", "platform")])
+    assert [(r.request.name, r.body) for r in reads] == [("platform", None)]
+    assert reads[0].error.startswith("ARM read failed: ")
+    assert "\n" not in reads[0].error
