@@ -164,9 +164,19 @@ ArmReads = dict[tuple[str, str, str], ArmRead]
 """ARM reads by (cluster, namespace, name)."""
 
 
-def read_azure(config: StackConfig) -> ArmReads:
-    """Every configuration of every ``azure`` cluster read from ARM at once (one preview)."""
-    requests = arm_requests(config)
+def read_azure(config: StackConfig, only: str | None = None) -> ArmReads:
+    """Every configuration of every ``azure`` cluster (of fleet ``only``) read from ARM at
+    once (one preview)."""
+    origins = {
+        (c.name, spec.namespace, spec.name): origin
+        for c in config.clusters
+        for spec, origin in zip(c.configurations, c.origins, strict=True)
+    }
+    requests = [
+        r
+        for r in arm_requests(config)
+        if only is None or origins[(r.cluster, r.namespace, r.name)] == only
+    ]
     reads = ARM_READER(requests) if requests else []
     return {(r.request.cluster, r.request.namespace, r.request.name): r for r in reads}
 
@@ -178,10 +188,8 @@ def observe_cluster(cluster: Cluster, arm: ArmReads | None = None) -> list[Obser
     if cluster.backend == "azure" and cluster.azure is not None:
         if arm is None:
             arm = read_azure(StackConfig(clusters=(cluster,)))
-        return [
-            _arm_observation(arm[(cluster.name, spec.namespace, spec.name)], origin)
-            for spec, origin in pairs
-        ]
+        keys = [((cluster.name, spec.namespace, spec.name), origin) for spec, origin in pairs]
+        return [_arm_observation(arm[key], origin) for key, origin in keys if key in arm]
     try:
         client = connect(resolve_kubeconfig(cluster.kubeconfig), cluster.context, timeout=5.0)
         reported = _lease_time(client) if cluster.extension.reconciler.enabled else None
@@ -229,7 +237,7 @@ def rollup_stack(
     """The roll-up of every fleet of ``config`` (or ``only`` that one); by default
     ``observe_cluster`` with every ``azure`` cluster read from ARM in one go."""
     if observe is None:
-        arm = read_azure(config)
+        arm = read_azure(config, only)
 
         def observe(cluster: Cluster) -> list[Observation]:
             return observe_cluster(cluster, arm)

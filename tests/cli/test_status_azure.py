@@ -20,6 +20,8 @@ from typer.testing import CliRunner
 
 from components.arm_read import ArmRead, ArmRequest
 from fluxgitops.rollup import UNREACHABLE
+from fluxgitops.spec.fleet import FLEETS_KEY
+from fluxgitops.stack import CONFIG_KEY
 from fluxgitops_cli import app as cli
 from fluxgitops_cli import fleet, statuscmd
 
@@ -182,3 +184,35 @@ def test_status_heading_of_a_stale_azure_configuration_says_so(
     heading = result.stdout.splitlines()[0]
     assert heading.startswith("aks-prod: flux-system/platform Compliant  commit 111111111111")
     assert "(ARM)  no status report for " in heading
+
+
+def test_fleet_status_of_one_fleet_reads_only_its_azure_configurations(
+    tmp_path: Path, arm: list[ArmRequest]
+) -> None:
+    clusters = [
+        {**_cluster("aks-prod", "managedClusters", "apps", "apps"), "labels": {"env": "prod"}},
+        {**_cluster("arc-store-12", "connectedClusters", "apps", "apps"), "labels": {}},
+    ]
+    template = {
+        "name": "platform",
+        "namespace": "flux-system",
+        "gitRepository": {"url": "https://github.com/contoso/platform"},
+        "kustomizations": {"infra": {}},
+    }
+    fleets = [
+        {
+            "name": "prod",
+            "selector": {"matchLabels": {"env": "prod"}},
+            "configurations": [template],
+        }
+    ]
+    path = tmp_path / "Pulumi.fleet.yaml"
+    config = {CONFIG_KEY: clusters, FLEETS_KEY: fleets}
+    path.write_text(yaml.safe_dump({"config": config}))
+    result = runner.invoke(
+        cli.app, ["fleet", "status", "-s", str(path), "--fleet", "prod", "-o", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert [(r.cluster, r.name) for r in arm] == [("aks-prod", "platform")]
+    (rollup,) = json.loads(result.stdout)
+    assert (rollup["fleet"], rollup["compliant"], rollup["total"]) == ("prod", 1, 1)
