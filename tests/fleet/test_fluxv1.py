@@ -19,39 +19,12 @@ from fluxgitops.errors import FluxV1InstalledError
 from fluxgitops.fluxv1 import find_flux_v1, refuse_flux_v1
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.stack import CONFIG_KEY, parse_stack
+from tests.crds import crd
 from tests.pulumi_support import pulumi_test
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-V1_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "helmreleases.helm.fluxcd.io"},
-    "spec": {
-        "group": "helm.fluxcd.io",
-        "names": {
-            "kind": "HelmRelease",
-            "listKind": "HelmReleaseList",
-            "plural": "helmreleases",
-            "singular": "helmrelease",
-            "shortNames": ["hr"],
-        },
-        "scope": "Namespaced",
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
+V1_CRD = crd("helm.fluxcd.io", "HelmRelease", "helmreleases")
 """The Flux v1 Helm operator's HelmRelease CRD (group helm.fluxcd.io), schema reduced."""
 
 

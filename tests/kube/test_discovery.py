@@ -6,35 +6,9 @@ from lightkube import Client, codecs
 
 from fluxgitops.kube.discovery import cluster_scoped_kinds
 from fluxgitops.tenancy import check_manifests, load_manifests
+from tests.crds import crd
 
-WIDGET_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "fleets.discovery.example.com"},
-    "spec": {
-        "group": "discovery.example.com",
-        "scope": "Cluster",
-        "names": {
-            "kind": "Fleet",
-            "plural": "fleets",
-            "singular": "fleet",
-            "listKind": "FleetList",
-        },
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
+WIDGET_CRD = crd("discovery.example.com", "Fleet", "fleets", scope="Cluster")
 
 
 def test_cluster_scoped_crds_of_the_cluster_are_discovered(admin: Client) -> None:
