@@ -20,6 +20,7 @@ from fluxgitops.policy_builtins import BUILTIN_DEFINITIONS
 from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, StackConfig, parse_stack
 from tests.keys import KNOWN_HOSTS, SSH_KEY
+from tests.pulumi_support import Recorder as BaseRecorder
 from tests.pulumi_support import pulumi_test
 
 DATA = Path(__file__).parent / "testdata" / "policy"
@@ -39,23 +40,16 @@ CONFIG: dict[str, Any] = {
 }
 
 
-class Recorder(pulumi.runtime.Mocks):
+class Recorder(BaseRecorder):
     """Records every registered resource; a PolicyAssignment gets a principal id."""
 
-    def __init__(self) -> None:
-        self.resources: list[tuple[str, str, dict[str, Any]]] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append((args.typ, args.name, dict(args.inputs)))
-        outputs = dict(args.inputs)
+    def extra_outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         if args.typ == "azure-native:authorization:PolicyAssignment":
-            outputs["identity"] = {"type": "SystemAssigned", "principalId": f"pid-{args.name}"}
-        return f"/assignments/{args.name}", outputs
+            return {"identity": {"type": "SystemAssigned", "principalId": f"pid-{args.name}"}}
+        return {}
 
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def resource_id(self, args: pulumi.runtime.MockResourceArgs) -> str:
+        return f"/assignments/{args.name}"
 
 
 @pytest.fixture

@@ -12,34 +12,25 @@ from components.flux_configuration import FluxConfiguration, FluxConfigurationAr
 from components.flux_extension import FluxExtension, FluxExtensionArgs
 from fluxgitops.azure import ClusterRef
 from fluxgitops.spec import parse_configuration, parse_extension
+from tests.pulumi_support import Recorder as BaseRecorder
 from tests.pulumi_support import pulumi_test
 
 TOKEN = "ghp_component-token-0123456789"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Recorder(pulumi.runtime.Mocks):
-    """Records every registered resource: (type, name, inputs)."""
+class Recorder(BaseRecorder):
+    """Records every registered resource; a FluxConfiguration reports Pending and one key."""
 
-    def __init__(self) -> None:
-        self.resources: list[tuple[str, str, dict[str, Any]]] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append((args.typ, args.name, dict(args.inputs)))
-        outputs = dict(args.inputs)
+    def extra_outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         if args.typ == "pulumi-python:dynamic/fluxgitops:FluxConfiguration":
-            outputs |= {
+            return {
                 "compliance_state": "Pending",
                 "object_keys": {"GitRepository ns/x": "v1"},
                 "source_synced_commit_id": "",
                 "repository_public_key": "",
             }
-        return f"{args.name}-id", outputs
-
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        return {}
 
 
 @pytest.fixture
