@@ -7,8 +7,13 @@ server-side-applies it; otherwise the FluxConfig is Stalled with
 ``OwnershipConflict`` and the object is left alone. ``deletable`` is the rule
 before every delete (our labels for that configuration). The inventory
 (``status.inventory.entries[]``, Flux's ``<namespace>_<name>_<group>_<kind>``
-ids) records what the reconciler applied: ``inventory_status`` /
-``inventory_keys`` write and read it. Called by the reconciler. Pure.
+ids) records what was applied to the cluster, by whoever applied it: the
+reconciler, or the dynamic provider when the reconciler is off.
+``inventory_status`` / ``inventory_keys`` write and read it; ``owned_keys`` is
+the one answer to "which objects does this configuration own" (what it renders
+or knew of, plus its live FluxConfig and that FluxConfig's inventory), used by
+the provider's read/delete, ``plan`` and ``status``. Called by the reconciler,
+``providers.fluxconfig``, ``fluxgitops.plan`` and ``fluxgitops.kube.deployed``. Pure.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from fluxgitops.fluxconfig.vocabulary import subject
 from fluxgitops.render.manifest import ObjectKey
 from fluxgitops.render.meta import (
     FIELD_MANAGER,
+    FLUXCONFIG_API_VERSION,
+    FLUXCONFIG_KIND,
     LABEL_CONFIGURATION,
     LABEL_CONFIGURATION_NAMESPACE,
     LABEL_MANAGED_BY,
@@ -131,3 +138,29 @@ def inventory_keys(status: Mapping[str, Any] | None) -> list[ObjectKey]:
 def with_inventory(status: Mapping[str, Any], keys: Iterable[ObjectKey]) -> dict[str, Any]:
     """``status`` with ``inventory`` listing ``keys`` (what the reconciler applied)."""
     return {**status, "inventory": inventory_status(keys)}
+
+
+def fluxconfig_key(fluxconfig: Mapping[str, Any]) -> ObjectKey:
+    """The key of a live FluxConfig body."""
+    meta = fluxconfig.get("metadata") or {}
+    return ObjectKey(
+        str(fluxconfig.get("apiVersion") or FLUXCONFIG_API_VERSION),
+        str(fluxconfig.get("kind") or FLUXCONFIG_KIND),
+        str(meta.get("namespace") or ""),
+        str(meta.get("name") or ""),
+    )
+
+
+def owned_keys(
+    fluxconfig: Mapping[str, Any] | None, known: Iterable[ObjectKey] = ()
+) -> list[ObjectKey]:
+    """The keys a configuration owns: ``known`` (what it renders now, or what Pulumi state
+    recorded), then its live ``fluxconfig`` itself and the keys that FluxConfig's
+    ``status.inventory`` records (what was applied, by the reconciler or the provider), each
+    once, in that order. ``fluxconfig`` None (gone, or not created yet): ``known`` alone."""
+    out = dict.fromkeys(known)
+    if fluxconfig is not None:
+        out.setdefault(fluxconfig_key(fluxconfig))
+        recorded = inventory_keys(fluxconfig.get("status"))
+        out.update(dict.fromkeys(k for k in recorded if k not in out))
+    return list(out)

@@ -1,8 +1,11 @@
 """The I/O half of ``fluxgitops plan``: read what a cluster holds for a stack's configurations.
 
 ``ClusterReader`` implements ``fluxgitops.plan.LiveReader`` with the
-Kubernetes API (objects by key, objects labelled for a configuration, the live
-FluxConfigs fluxgitops manages); ``live_plan`` connects to every
+Kubernetes API: ``snapshot`` is the minimum I/O of a plan — one LIST per kind of
+``fluxgitops.kinds.PLANNED_KINDS`` and namespace the stack uses (one per
+cluster-scoped kind), run concurrently on a thread pool (lightkube's sync client
+is safe to share between threads, one request at a time per call); ``read``
+GETs the few objects a snapshot does not cover. ``live_plan`` connects to every
 kubernetes-backend cluster of a stack and hands the readers to the pure
 ``fluxgitops.plan.stack_plan``. Called by ``fluxgitops plan`` and
 ``benchmarks/plan.py``.
@@ -10,28 +13,67 @@ kubernetes-backend cluster of a stack and hands the readers to the pure
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lightkube import Client
 
-from fluxgitops.errors import KindNotServedError, NotFoundError
-from fluxgitops.kube.apply import list_owned, read_object
-from fluxgitops.kube.boundary import api_errors
-from fluxgitops.kube.client import connect, resource_for
+from fluxgitops.errors import KindNotServedError
+from fluxgitops.kinds import PLANNED_KINDS, Kind
+from fluxgitops.kube.apply import list_objects, read_object
+from fluxgitops.kube.client import connect
 from fluxgitops.localrefs import resolve_kubeconfig
-from fluxgitops.plan import Plan, stack_plan
+from fluxgitops.plan import EVERYWHERE, Plan, Snapshot, stack_plan
 from fluxgitops.render.manifest import ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
 from fluxgitops.stack import Cluster, StackConfig
+
+READ_THREADS = 8
+"""Concurrent LISTs per cluster (the API server serves them in parallel; more gains nothing
+on a small control plane and only queues on a large one)."""
+
+
+def list_requests(namespaces: Sequence[str]) -> list[tuple[Kind, str]]:
+    """The LISTs of a snapshot: (kind, namespace) — ``EVERYWHERE`` for a cluster-scoped kind."""
+    requests: list[tuple[Kind, str]] = []
+    for kind in PLANNED_KINDS:
+        if kind.namespaced:
+            requests += [(kind, namespace) for namespace in namespaces]
+        else:
+            requests.append((kind, EVERYWHERE))
+    return requests
 
 
 class ClusterReader:
     """Reads one cluster for a plan (a ``fluxgitops.plan.LiveReader``)."""
 
-    def __init__(self, client: Client, name: str) -> None:
+    def __init__(self, client: Client, name: str, threads: int = READ_THREADS) -> None:
         self.client = client
         self.name = name
+        self.threads = threads
+
+    def _list(self, kind: Kind, namespace: str) -> list[dict[str, Any]]:
+        where = None if namespace == EVERYWHERE else namespace
+        return list_objects(self.client, kind.api_version, kind.kind, where)
+
+    def snapshot(self, namespaces: Sequence[str]) -> Snapshot:
+        """Every object of the planned kinds in ``namespaces`` (cluster-scoped kinds: all),
+        one LIST each, concurrently. A kind not served yet (its CRD is not installed before the
+        first ``up``) is listed with no objects."""
+        requests = list_requests(namespaces)
+        objects: dict[ObjectKey, Mapping[str, Any]] = {}
+        workers = max(1, min(self.threads, len(requests)))
+        with concurrent.futures.ThreadPoolExecutor(workers, "plan-list") as pool:
+            results = pool.map(lambda r: (r[0], self._list(*r)), requests)
+            for kind, items in results:
+                for body in items:
+                    meta = body.get("metadata") or {}
+                    key = ObjectKey(
+                        kind.api_version, kind.kind, meta.get("namespace") or "", meta["name"]
+                    )
+                    objects[key] = body
+        listed = frozenset((k.api_version, k.kind, ns) for k, ns in requests)
+        return Snapshot(objects, listed)
 
     def read(self, keys: Sequence[ObjectKey]) -> Mapping[ObjectKey, Mapping[str, Any] | None]:
         """The live objects with these keys (None: absent, also when the API server does not
@@ -42,25 +84,6 @@ class ClusterReader:
                 found[key] = read_object(self.client, key)
             except KindNotServedError:
                 found[key] = None
-        return found
-
-    def owned(self, namespace: str, configuration: str) -> list[Mapping[str, Any]]:
-        """Live objects labelled as generated for ``configuration`` in ``namespace``."""
-        return list(list_owned(self.client, namespace, configuration))
-
-    def configurations(self, namespaces: Sequence[str]) -> list[tuple[str, str]]:
-        """(namespace, name) of every FluxConfig labelled ``managed-by: fluxgitops`` in
-        ``namespaces``; none when the FluxConfig CRD is not installed."""
-        resource = resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
-        labels: dict[str, Any] = {LABEL_MANAGED_BY: "fluxgitops"}
-        found: list[tuple[str, str]] = []
-        for namespace in namespaces:
-            try:
-                with api_errors(f"cluster {self.name!r}: FluxConfig list in {namespace!r}"):
-                    items = list(self.client.list(resource, namespace=namespace, labels=labels))
-            except (KindNotServedError, NotFoundError):
-                return []
-            found += [(o.metadata.namespace, o.metadata.name) for o in items]
         return found
 
 
