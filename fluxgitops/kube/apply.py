@@ -3,10 +3,11 @@
 ``apply_manifests`` server-side-applies ``Manifest``s in order with field
 manager ``fluxgitops`` (conflicts become ``ApplyConflictError`` naming each
 field and its manager; ``force`` takes ownership). ``read_objects`` returns
-what is live (``list_objects``: one LIST of a kind), ``delete_objects``
-deletes in reverse order and waits for finalizers with a timeout — it never
-hangs. Called by the dynamic provider,
-the CLI and the reconciler. API errors are translated by ``kube.boundary``.
+what is live (``list_objects``: one LIST of a kind), ``write_inventory``
+records what was applied on the FluxConfig's status, ``delete_objects`` deletes
+in reverse order and waits for finalizers with a timeout — it never hangs.
+Called by the dynamic provider, the CLI and the reconciler. API errors are
+translated by ``kube.boundary``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lightkube.resources.core_v1 import Namespace
 from lightkube.types import PatchType
 
 from fluxgitops.errors import AlreadyExistsError, DeletionTimeoutError, NotFoundError
+from fluxgitops.fluxconfig.ownership import inventory_status
 from fluxgitops.kinds import CLUSTER_SCOPED_KINDS, OWNED_KINDS
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
@@ -80,6 +82,23 @@ def read_objects(
 ) -> dict[ObjectKey, dict[str, Any] | None]:
     """Each key's live object (None when missing)."""
     return {key: read_object(client, key) for key in keys}
+
+
+def write_inventory(
+    client: Client, holder: ObjectKey, keys: Iterable[ObjectKey]
+) -> dict[str, Any] | None:
+    """Record ``keys`` as ``holder``'s ``status.inventory`` (the FluxConfig's status
+    subresource, a merge patch replacing the whole list, as the reconciler writes it); the
+    patched object, or None when ``holder`` is gone."""
+    patch = {"status": {"inventory": inventory_status(keys)}}
+    resource = _resource(holder).Status
+    live = or_none(
+        f"{holder} status",
+        lambda: client.patch(
+            resource, holder.name, patch, namespace=holder.namespace, patch_type=PatchType.MERGE
+        ),
+    )
+    return None if live is None else _as_dict(live)
 
 
 def _delete(client: Client, key: ObjectKey) -> None:
