@@ -132,14 +132,18 @@ class Live:
         ``owned`` nor in any live FluxConfig's inventory: applied before an inventory recorded
         them (a crash, a stack older than the inventory). The label listing's only use."""
         skip = set(owned) | self.inventoried
-        return [
-            body
-            for key, body in self.snapshot.objects.items()
-            if key.namespace == namespace
-            and (key.api_version, key.kind) in OWNED_KINDS
-            and _labels(body).get(LABEL_CONFIGURATION) == configuration
-            and key not in skip
-        ]
+        labelled = self.labelled.get((namespace, configuration), [])
+        return [body for key, body in labelled if key not in skip]
+
+    @functools.cached_property
+    def labelled(self) -> dict[tuple[str, str], list[tuple[ObjectKey, Mapping[str, Any]]]]:
+        """(namespace, configuration label) → the objects of ``OWNED_KINDS`` carrying it."""
+        found: dict[tuple[str, str], list[tuple[ObjectKey, Mapping[str, Any]]]] = {}
+        for key, body in self.snapshot.objects.items():
+            configuration = _labels(body).get(LABEL_CONFIGURATION)
+            if configuration and (key.api_version, key.kind) in OWNED_KINDS:
+                found.setdefault((key.namespace, str(configuration)), []).append((key, body))
+        return found
 
     @functools.cached_property
     def inventoried(self) -> set[ObjectKey]:
