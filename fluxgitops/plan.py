@@ -227,13 +227,19 @@ def reconciler_owned(spec: FluxConfigurationSpec, reconciler: bool) -> frozenset
 
 
 def owned_deletions(
-    live: Live, namespace: str, name: str, known: Sequence[ObjectKey], keep: Iterable[ObjectKey]
+    live: Live,
+    namespace: str,
+    name: str,
+    rendered: Sequence[ObjectKey],
+    keep: Iterable[ObjectKey],
 ) -> list[Mapping[str, Any]]:
-    """The live objects configuration ``namespace/name`` owns beyond ``known`` (what it renders
-    now): its inventory (``fluxconfig.ownership.owned_keys``) and its labelled orphans; never
-    ``keep`` nor the namespace's shared RBAC (removed with the last configuration there)."""
-    owned = owned_keys(live.fluxconfig(namespace, name), known)
-    skip = set(known) | set(keep)
+    """The live objects configuration ``namespace/name`` owns beyond what it ``rendered``: its
+    FluxConfig (when not rendered: a removed configuration), what that FluxConfig's inventory
+    records (``fluxconfig.ownership.owned_keys``) and its labelled orphans; never ``keep`` nor
+    the namespace's shared RBAC (removed with the last configuration there)."""
+    itself = ObjectKey(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, namespace, name)
+    owned = owned_keys(live.fluxconfig(namespace, name), [*rendered, itself])
+    skip = set(rendered) | set(keep)
     inventory = [k for k in owned if k not in skip and k.kind not in RBAC_KINDS]
     extra = list(live.get(inventory).values())
     orphans = [

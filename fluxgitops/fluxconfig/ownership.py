@@ -26,8 +26,6 @@ from fluxgitops.fluxconfig.vocabulary import subject
 from fluxgitops.render.manifest import ObjectKey
 from fluxgitops.render.meta import (
     FIELD_MANAGER,
-    FLUXCONFIG_API_VERSION,
-    FLUXCONFIG_KIND,
     LABEL_CONFIGURATION,
     LABEL_CONFIGURATION_NAMESPACE,
     LABEL_MANAGED_BY,
@@ -140,27 +138,16 @@ def with_inventory(status: Mapping[str, Any], keys: Iterable[ObjectKey]) -> dict
     return {**status, "inventory": inventory_status(keys)}
 
 
-def fluxconfig_key(fluxconfig: Mapping[str, Any]) -> ObjectKey:
-    """The key of a live FluxConfig body."""
-    meta = fluxconfig.get("metadata") or {}
-    return ObjectKey(
-        str(fluxconfig.get("apiVersion") or FLUXCONFIG_API_VERSION),
-        str(fluxconfig.get("kind") or FLUXCONFIG_KIND),
-        str(meta.get("namespace") or ""),
-        str(meta.get("name") or ""),
-    )
-
-
 def owned_keys(
     fluxconfig: Mapping[str, Any] | None, known: Iterable[ObjectKey] = ()
 ) -> list[ObjectKey]:
     """The keys a configuration owns: ``known`` (what it renders now, or what Pulumi state
-    recorded), then its live ``fluxconfig`` itself and the keys that FluxConfig's
-    ``status.inventory`` records (what was applied, by the reconciler or the provider), each
-    once, in that order. ``fluxconfig`` None (gone, or not created yet): ``known`` alone."""
+    recorded), then the keys its live ``fluxconfig``'s ``status.inventory`` records (what was
+    applied, by the reconciler or the provider), each once, in that order. ``fluxconfig`` None
+    (gone, or not created yet): ``known`` alone. The FluxConfig itself is not in its inventory
+    (as a Kustomization is not in its own): callers that mean it pass its key in ``known``."""
     out = dict.fromkeys(known)
     if fluxconfig is not None:
-        out.setdefault(fluxconfig_key(fluxconfig))
         recorded = inventory_keys(fluxconfig.get("status"))
         out.update(dict.fromkeys(k for k in recorded if k not in out))
     return list(out)
