@@ -100,7 +100,7 @@ def main() -> None:
     """One line per size."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.plan")
     parser.add_argument("sizes", nargs="*", type=int, default=[200, 500])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     print(
         f"{'configs':>7} {'objects':>7} {'plan s':>8} {'floor s':>8} {'plan/floor':>10} "
