@@ -19,9 +19,11 @@ from lightkube.resources.core_v1 import Secret
 from fluxgitops.diff import diff_manifests
 from fluxgitops.errors import ApplyConflictError
 from fluxgitops.fluxconfig.ownership import inventory_keys
+from fluxgitops.kube.apply import write_inventory
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.gitserver import DEFAULT_BRANCH, GitServer
+from fluxgitops.render import ObjectKey
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from providers.fluxconfig import FluxConfigurationProvider
 
@@ -404,3 +406,18 @@ def test_with_the_reconciler_the_provider_writes_no_inventory(
         assert recorded(admin, inputs) is None  # the reconciler's to write
     finally:
         provider.delete("x", outs)
+
+
+def test_refresh_without_an_inventory_reads_what_state_recorded(
+    provider: FluxConfigurationProvider,
+    created: dict[str, Any],
+    inputs: dict[str, Any],
+    admin: Client,
+) -> None:
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    write_inventory(admin, ObjectKey(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, ns, name), [])
+    olds = copy.deepcopy(created)
+    inputs["spec"]["kustomizations"] = {"infra": {"path": "infra"}}
+    olds["spec"] = inputs["spec"]  # no longer rendered, no longer recorded: state alone knows
+    refreshed = provider.read("x", olds).outs or {}
+    assert f"Kustomization {ns}/{name}-apps" in refreshed["objects"]
