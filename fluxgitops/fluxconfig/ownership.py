@@ -11,9 +11,10 @@ ids) records what was applied to the cluster, by whoever applied it: the
 reconciler, or the dynamic provider when the reconciler is off.
 ``inventory_status`` / ``inventory_keys`` write and read it; ``owned_keys`` is
 the one answer to "which objects does this configuration own" (what it renders
-or knew of, plus its live FluxConfig and that FluxConfig's inventory), used by
-the provider's read/delete, ``plan`` and ``status``. Called by the reconciler,
-``providers.fluxconfig``, ``fluxgitops.plan`` and ``fluxgitops.kube.deployed``. Pure.
+or knew of, plus what its live FluxConfig's inventory records), used by the
+reconciler's prune and finalize, the provider's read/update/delete, ``plan`` and
+``status``. Called by the reconciler, ``providers.objectset``, ``fluxgitops.plan``
+and ``fluxgitops.kube.deployed``. Pure.
 """
 
 from __future__ import annotations
