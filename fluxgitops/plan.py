@@ -2,21 +2,21 @@
 
 ``stack_plan`` compares every configuration of a stack with what a cluster
 holds, read once per cluster through a ``LiveReader`` (``fluxgitops.kube.live``
-implements it with one LIST per kind and namespace): the rendered objects
-against the live ones; what the configuration owns but no longer renders — its
-FluxConfig's ``status.inventory`` (``fluxconfig.ownership.owned_keys``), plus
-objects labelled for it that no inventory records (``Live.labelled_orphans``) —
-as deletions; and every live FluxConfig the stack no longer lists as a removed
-configuration — what ``pulumi preview`` deletes. Objects the in-cluster
-reconciler owns (the SSH key Secret it generates) are never "removed".
-``to_text``, ``to_markdown`` and ``to_json`` print a ``Plan`` for a terminal, a
-pull-request comment (``diff`` blocks with the marker in column 0, so GitHub
-colours them) and machines. A change appears once: the FluxConfig, which
-mirrors the Flux objects, is only shown when nothing else of its configuration
-changes. Secret values never appear (the diff masks them). ``exit_code``
-follows ``terraform plan -detailed-exitcode``: 0 no change, 2 changes. Called
-by ``fluxgitops plan`` and ``benchmarks/plan.py``. Pure: the reader does the
-I/O.
+implements it with one LIST per kind, per namespace or cluster-wide): the
+rendered objects against the live ones; what the configuration owns but no
+longer renders — its FluxConfig's ``status.inventory``
+(``fluxconfig.ownership.owned_keys``), plus objects labelled for it that no
+inventory records (``Live.labelled_orphans``) — as deletions; and every live
+FluxConfig the stack no longer lists as a removed configuration — what ``pulumi
+preview`` deletes. Objects the in-cluster reconciler owns (the SSH key Secret
+it generates) are never "removed". ``to_text``, ``to_markdown`` and ``to_json``
+print a ``Plan`` for a terminal, a pull-request comment (``diff`` blocks with
+the marker in column 0, so GitHub colours them) and machines. A change appears
+once: the FluxConfig, which mirrors the Flux objects, is only shown when
+nothing else of its configuration changes. Secret values never appear (the diff
+masks them). ``exit_code`` follows ``terraform plan -detailed-exitcode``: 0 no
+change, 2 changes. Called by ``fluxgitops plan`` and ``benchmarks/plan.py``.
+Pure: the reader does the I/O.
 """
 
 from __future__ import annotations
