@@ -28,10 +28,14 @@ from datetime import datetime
 from typing import Any
 
 from fluxgitops.rollup import STALE, Observation, cluster_verdict
-from fluxgitops.status import COMPLIANT, NON_COMPLIANT, PENDING, SUSPENDED, UNKNOWN
-
-COMPLIANCE_STATES = (COMPLIANT, NON_COMPLIANT, PENDING, SUSPENDED, UNKNOWN)
-"""ARM's ``FluxComplianceState`` values (the same words the kubernetes backend uses)."""
+from fluxgitops.status import (
+    COMPLIANCE_STATES,
+    COMPLIANT,
+    NON_COMPLIANT,
+    PENDING,
+    SUSPENDED,
+    UNKNOWN,
+)
 
 READ_FROM_ARM = "ARM"
 """The ``readFrom`` of a document read from ARM (kubernetes documents have none)."""

@@ -19,8 +19,8 @@ from typing import Any, Literal
 from deepdiff import DeepDiff
 
 from fluxgitops.errors import SECRET_MASK
-from fluxgitops.render.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
-from fluxgitops.render.meta import FIELD_MANAGER
+from fluxgitops.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
+from fluxgitops.meta import FIELD_MANAGER
 
 SERVER_METADATA = (
     "uid",

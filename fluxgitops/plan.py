@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fluxgitops.diff import FieldChange, ManifestDiff, ObjectChange, diff_manifests
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import FLUXCONFIG_KIND, auth_secret_name
 from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_KIND, auth_secret_name
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.stack import Cluster, StackConfig
 

@@ -29,6 +29,8 @@ NON_COMPLIANT = "Non-Compliant"
 PENDING = "Pending"
 SUSPENDED = "Suspended"
 UNKNOWN = "Unknown"
+COMPLIANCE_STATES = (COMPLIANT, NON_COMPLIANT, PENDING, SUSPENDED, UNKNOWN)
+"""Every compliance state (ARM's ``FluxComplianceState`` values; the FluxConfig CRD's enum)."""
 
 
 @dataclass(frozen=True)

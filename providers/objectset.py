@@ -34,8 +34,7 @@ from fluxgitops.diff import diff_manifests, normalize, project
 from fluxgitops.errors import SECRET_MASK, SpecError
 from fluxgitops.kube.apply import apply_manifests, delete_objects, ensure_namespace, read_objects
 from fluxgitops.kube.client import connect
-from fluxgitops.render import Manifest, ObjectKey
-from fluxgitops.render.manifest import SECRET_DATA_FIELDS
+from fluxgitops.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
 
 CONNECTION_INPUTS = ("kubeconfig", "kubeconfig_content", "context")
 

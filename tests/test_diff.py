@@ -9,7 +9,8 @@ import pytest
 
 from fluxgitops.diff import diff_manifests, project
 from fluxgitops.errors import SECRET_MASK
-from fluxgitops.render import Manifest, render_configuration
+from fluxgitops.manifest import Manifest
+from fluxgitops.render import render_configuration
 from fluxgitops.spec import parse_configuration
 
 TOKEN_A, TOKEN_B = "token-aaaaaaaa", "token-bbbbbbbb"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from fluxgitops.diff import ManifestDiff, diff_manifests
+from fluxgitops.manifest import Manifest, ObjectKey
 from fluxgitops.plan import (
     LiveReader,
     Plan,
@@ -20,7 +21,6 @@ from fluxgitops.plan import (
     to_text,
 )
 from fluxgitops.render import render_configuration
-from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.spec import parse_configuration
 from fluxgitops.stack import Cluster, parse_stack
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fluxgitops.diff import diff_manifests
+from fluxgitops.manifest import Manifest
 from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.render.manifest import Manifest
 from fluxgitops.spec import parse_configuration
 from fluxgitops.spec.names import is_dns1123_label, is_dns1123_subdomain
 

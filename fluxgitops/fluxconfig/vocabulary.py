@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fluxgitops.render.meta import (
+from fluxgitops.meta import (
     FIELD_MANAGER,
 )
 

@@ -24,8 +24,8 @@ from fluxgitops.errors import AlreadyExistsError, DeletionTimeoutError, NotFound
 from fluxgitops.kinds import CLUSTER_SCOPED_KINDS, OWNED_KINDS
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
-from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import LABEL_CONFIGURATION, LABEL_MANAGED_BY
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import LABEL_CONFIGURATION, LABEL_MANAGED_BY
 
 
 def _resource(key: ObjectKey) -> Any:

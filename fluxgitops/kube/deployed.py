@@ -27,8 +27,9 @@ from lightkube import Client
 from fluxgitops.errors import ReconciliationError, ReconciliationTimeoutError
 from fluxgitops.kinds import FLUX_KINDS, SOURCE_KINDS
 from fluxgitops.kube.apply import read_objects
-from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
-from fluxgitops.render.meta import FLUXCONFIG_KIND
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import FLUXCONFIG_KIND
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.status import (
     COMPLIANT,

@@ -20,9 +20,9 @@ from fluxgitops.kube.apply import list_owned, read_object
 from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import connect, resource_for
 from fluxgitops.localrefs import resolve_kubeconfig
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
 from fluxgitops.plan import Plan, stack_plan
-from fluxgitops.render.manifest import ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
 from fluxgitops.stack import Cluster, StackConfig
 
 

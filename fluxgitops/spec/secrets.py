@@ -8,7 +8,7 @@ here: ``PROTECTED_SETTINGS`` (source block → Secret key → field inside the
 block: reading a FluxConfig's Secret back, ``fluxgitops.fluxconfig.readback``) and
 ``ARM_PROTECTED_SETTINGS`` (ARM key → block and field: ``fluxgitops.spec.arm``).
 ``fluxgitops.spec.parse.SECRET_FIELDS`` (redaction, error masking) and the
-FluxConfig's exclusion of secret values (``fluxgitops.render.fluxconfig``) read
+FluxConfig's exclusion of secret values (``fluxgitops.fluxconfig.render``) read
 the same markers. Pure.
 """
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from fluxgitops.fluxconfig.drift import view
 from fluxgitops.fluxconfig.ownership import deletable, foreign_owner, inventory_keys, with_inventory
-from fluxgitops.render import ObjectKey
-from fluxgitops.render.meta import labels_for
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import labels_for
 
 OTHER = "other-tool"
 
