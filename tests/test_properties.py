@@ -144,6 +144,7 @@ def test_changing_one_interval_changes_exactly_that_field(
         assert diff.empty
         return
     kustomization = f"Kustomization {raw['namespace']}/{raw['name']}-{first}"
-    assert diff.changed_paths[kustomization] == ["spec.interval", "spec.retryInterval"]
+    paths = {str(c.key): [f.path for f in c.fields] for c in diff.of("update")}
+    assert paths[kustomization] == ["spec.interval", "spec.retryInterval"]
     assert not diff.of("create")
     assert not diff.of("delete")

@@ -135,7 +135,8 @@ def test_changing_one_interval_changes_exactly_that_field(
     checked = provider.check(created, inputs).inputs
     assert provider.diff("x", created, checked).changes is True
     name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
-    paths = diff_manifests(created["objects"].values(), checked["objects"].values()).changed_paths
+    diff = diff_manifests(created["objects"].values(), checked["objects"].values())
+    paths = {str(c.key): [f.path for f in c.fields] for c in diff.of("update")}
     assert paths[f"Kustomization {ns}/{name}-apps"] == ["spec.interval", "spec.retryInterval"]
     provider.update("x", created, checked)
     assert kustomization(admin, ns, f"{name}-apps")["spec"]["interval"] == "3m"
