@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from fluxgitops.fluxconfig.vocabulary import READY
 from fluxgitops.manifest import Manifest
 from fluxgitops.meta import (
     FLUXCONFIG_API_VERSION,
@@ -309,7 +310,7 @@ def render_fluxconfig_crd() -> Manifest:
                             {
                                 "name": "Ready",
                                 "type": "string",
-                                "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+                                "jsonPath": f'.status.conditions[?(@.type=="{READY}")].status',
                             },
                             {
                                 "name": "Commit",

@@ -108,6 +108,19 @@ def secret_data(block: BaseModel) -> dict[str, str]:
     return out
 
 
+def arm_secret_data(block: BaseModel) -> dict[str, str]:
+    """The secret fields set in ``block`` that ARM takes as protected settings, revealed,
+    under their ARM keys (``sshPrivateKey``, ``httpsKey``, ``bucketSecretKey``) — what
+    ``fluxgitops.azure`` sends and ``ARM_PROTECTED_SETTINGS`` reads back."""
+    out: dict[str, str] = {}
+    for name, info in type(block).model_fields.items():
+        value = getattr(block, name)
+        markers = [m for m in info.metadata if isinstance(m, SecretKey) and m.arm]
+        if markers and isinstance(value, SecretStr):
+            out[str(markers[0].arm)] = value.get_secret_value()
+    return out
+
+
 def secret_key(model: type[BaseModel], attr: str) -> str:
     """The auth Secret key of the secret field ``attr`` of ``model``."""
     markers = [m for m in model.model_fields[attr].metadata if isinstance(m, SecretKey)]
