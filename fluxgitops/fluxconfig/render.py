@@ -37,6 +37,9 @@ from fluxgitops.spec.secrets import SECRETS
 from fluxgitops.spec.sources import GitRepositorySource
 from fluxgitops.status import COMPLIANCE_STATES
 
+_COMPLIANCE_ENUM = list(COMPLIANCE_STATES)
+"""One list for both ``complianceState`` enums (the CRD's YAML shares it as an anchor)."""
+
 
 def fluxconfig_spec(
     spec: FluxConfigurationSpec, *, multi_tenancy: bool, has_auth_secret: bool
@@ -203,7 +206,7 @@ def _status_schema() -> dict[str, Any]:
             "namespace": {"type": "string"},
             "kind": {"type": "string"},
             "apiVersion": {"type": "string"},
-            "complianceState": {"type": "string", "enum": list(COMPLIANCE_STATES)},
+            "complianceState": {"type": "string", "enum": _COMPLIANCE_ENUM},
             "appliedBy": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
             "statusConditions": {"type": "array", "items": _condition_schema()},
             "helmReleaseProperties": {
@@ -222,7 +225,7 @@ def _status_schema() -> dict[str, Any]:
                 "x-kubernetes-list-type": "map",
                 "x-kubernetes-list-map-keys": ["type"],
             },
-            "complianceState": {"type": "string", "enum": list(COMPLIANCE_STATES)},
+            "complianceState": {"type": "string", "enum": _COMPLIANCE_ENUM},
             "statuses": {"type": "array", "items": object_status},
             "repositoryPublicKey": {"type": "string"},
             "sourceSyncedCommitId": {"type": "string"},
