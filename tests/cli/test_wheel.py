@@ -6,7 +6,7 @@ site-packages (a ``.pth`` line after the new venv's own; the test venv's editabl
 copy of the project is an import hook that a plain path entry does not run), and
 every command runs in a directory outside the checkout. What it proves: the wheel
 holds every package the CLI imports and the data it reads (``versions.json``), and
-``validate`` / ``render`` / ``plan`` need no source tree.
+``validate`` / ``render`` / ``plan`` / ``status`` need no source tree.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def test_a_stack_name_outside_any_project_says_how_to_name_the_file(
     assert "stack 'dev': no Pulumi.yaml in" in result.stdout + result.stderr
 
 
-def test_plan_of_a_copied_stack_file_against_the_cluster(
+def test_plan_and_status_of_a_copied_stack_file_against_the_cluster(
     installed: Installed, outside: Path, control_plane: ControlPlane
 ) -> None:
     stack = outside / "copied" / "Pulumi.wheel.yaml"
@@ -179,3 +179,7 @@ def test_plan_of_a_copied_stack_file_against_the_cluster(
     assert as_json.returncode == 2, as_json.stderr
     (planned,) = json.loads(as_json.stdout)["configurations"]
     assert (planned["cluster"], planned["configuration"]) == ("c1", "wheel-plan/wheel")
+    status = installed.run(["status", "--stack", str(stack), "-o", "json"], cwd=outside)
+    assert status.returncode == 0, status.stdout + status.stderr  # read: not Unreachable
+    (document,) = json.loads(status.stdout)
+    assert (document["namespace"], document["name"]) == ("wheel-plan", "wheel")
