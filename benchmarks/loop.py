@@ -47,7 +47,8 @@ from fluxgitops.kube.client import register_kinds
 from fluxgitops.local.controlplane import FLUX_CONTROLLERS, ControlPlane
 from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY, GitServer, record_url
 from fluxgitops.local.loop import EXAMPLE_DIR, start_reconciler
-from fluxgitops.render import Manifest, RenderOptions, render_configuration
+from fluxgitops.manifest import Manifest
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
 from fluxgitops.status import COMPLIANT, compliance
 

@@ -29,7 +29,8 @@ from fluxgitops.kube.apply import apply_manifests, ensure_namespace
 from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
 from fluxgitops.stack import StackConfig, parse_stack
 

@@ -46,8 +46,9 @@ from fluxgitops.fluxconfig.readback import configuration_from_cr, owned_manifest
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace
 from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import Manifest, RenderOptions, render_configuration
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
 
 REPO = Path(__file__).resolve().parents[1]

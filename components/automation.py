@@ -59,7 +59,7 @@ from fluxgitops.kube.deployed import (
     read_configuration,
     wait_for_compliance,
 )
-from fluxgitops.local.toolchain import REPO_ROOT, tool_path
+from fluxgitops.local.toolchain import tool_path
 from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholders
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.spec.fleet import FLEETS_KEY
@@ -153,9 +153,10 @@ def _workspace(stack: str, source: Path, project_file: Path | None) -> Path:
     return work
 
 
-def stack_config(stack: str, stacks_dir: Path | None = None) -> StackConfig:
-    """The parsed ``Pulumi.<stack>.yaml`` (placeholders resolved) as the program sees it."""
-    return read_stack_file((stacks_dir or REPO_ROOT / "stacks") / f"Pulumi.{stack}.yaml", stack)
+def stack_config(stack: str, stacks_dir: Path) -> StackConfig:
+    """The parsed ``<stacks_dir>/Pulumi.<stack>.yaml`` (placeholders resolved) as the program
+    sees it."""
+    return read_stack_file(stacks_dir / f"Pulumi.{stack}.yaml", stack)
 
 
 def read_stack_file(path: Path, stack: str) -> StackConfig:
@@ -360,8 +361,9 @@ def run_stack(
 ) -> StackRun:
     """Run ``action`` on ``stack`` with the built ``pulumi`` CLI and a file backend.
 
-    The stack file is ``stack_file``, or ``Pulumi.<stack>.yaml`` in ``stacks_dir``
-    (default: the checkout's ``stacks/``); ``project_file`` is the project's
+    The stack file is ``stack_file`` (the CLI's ``-s NAME|PATH``, resolved by
+    ``fluxgitops_cli.stackref``), or ``Pulumi.<stack>.yaml`` in ``stacks_dir``; one of
+    them is required (nothing ties a run to a source checkout); ``project_file`` is the project's
     ``Pulumi.yaml`` (its name and runtime; defaults outside a project).
     ``secret_config`` sets config paths as Pulumi secrets for this run (for
     example ``fluxgitops:clusters[0].configurations[0].gitRepository.httpsKey``
@@ -375,7 +377,12 @@ def run_stack(
     """
     if shutil.which("pulumi", path=str(tool_path("pulumi").parent)) is None:
         raise ToolchainError("the pulumi CLI is not built; run `python3 tools/build.py pulumi`")
-    source = stack_file or (stacks_dir or REPO_ROOT / "stacks") / f"Pulumi.{stack}.yaml"
+    if stack_file is not None:
+        source = stack_file
+    elif stacks_dir is not None:
+        source = stacks_dir / f"Pulumi.{stack}.yaml"
+    else:
+        raise StackNotFoundError(f"stack {stack!r}: no stack file given; nothing was run")
     if not source.is_file():
         raise StackNotFoundError(f"stack {stack!r}: no stack file {str(source)!r}; nothing was run")
     environment = pulumi_environment(stack)

@@ -27,25 +27,23 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from fluxgitops.fluxconfig.vocabulary import READY
 from fluxgitops.rollup import STALE, Observation, cluster_verdict
-from fluxgitops.status import COMPLIANT, NON_COMPLIANT, PENDING, SUSPENDED, UNKNOWN
-
-COMPLIANCE_STATES = (COMPLIANT, NON_COMPLIANT, PENDING, SUSPENDED, UNKNOWN)
-"""ARM's ``FluxComplianceState`` values (the same words the kubernetes backend uses)."""
+from fluxgitops.spec.rules import SOURCE_BLOCKS
+from fluxgitops.status import (
+    COMPLIANCE_STATES,
+    COMPLIANT,
+    NON_COMPLIANT,
+    PENDING,
+    SUSPENDED,
+    UNKNOWN,
+)
 
 READ_FROM_ARM = "ARM"
 """The ``readFrom`` of a document read from ARM (kubernetes documents have none)."""
 
 FAILED_PROVISIONING = ("Failed", "Canceled")
 """``provisioningState`` values meaning ARM never got the configuration onto the cluster."""
-
-_SOURCE_KEYS = {
-    "GitRepository": "gitRepository",
-    "Bucket": "bucket",
-    "AzureBlob": "azureBlob",
-    "OCIRepository": "ociRepository",
-}
-"""ARM ``sourceKind`` → the property that holds that source's settings (and its ``url``)."""
 
 _CONDITION_STATUSES = ("True", "False", "Unknown")
 
@@ -135,7 +133,7 @@ def _failing(entries: list[dict[str, Any]], state: str) -> str:
     for entry in entries:
         if entry["complianceState"] != state:
             continue
-        ready = next((c for c in entry["statusConditions"] if c["type"] == "Ready"), None)
+        ready = next((c for c in entry["statusConditions"] if c["type"] == READY), None)
         detail = f": {ready['message']}" if ready and ready["message"] else ""
         return f"{entry['kind']}/{entry['name']}{detail}"
     return ""
@@ -167,10 +165,10 @@ def compliance(body: Mapping[str, Any], label: str) -> tuple[str, str]:
 
 def _source(props: Mapping[str, Any], name: str) -> dict[str, str]:
     kind = _text(props.get("sourceKind")) or "GitRepository"
-    settings = props.get(_SOURCE_KEYS.get(kind, "")) or {}
+    settings = props.get(SOURCE_BLOCKS.get(kind, "")) or {}
     entries = [e for e in status_entries(props) if e["kind"] == kind]
     ready: dict[str, Any] = next(
-        (c for e in entries for c in e["statusConditions"] if c["type"] == "Ready"), {}
+        (c for e in entries for c in e["statusConditions"] if c["type"] == READY), {}
     )
     return {
         "kind": kind,

@@ -40,6 +40,7 @@ from fluxgitops.spec.extension import (
     ReconcilerSpec,
 )
 from fluxgitops.spec.parse import show_value
+from fluxgitops.spec.secrets import SECRETS, arm_secret_data
 from fluxgitops.spec.sources import (
     AzureBlobSource,
     BucketSource,
@@ -58,21 +59,13 @@ FLUX_SYSTEM = "flux-system"
 _USE_K8S = "use the kubernetes backend"
 
 SECRET_KEYS: frozenset[str] = frozenset(
-    {
-        "configuration_protected_settings.sshPrivateKey",
-        "configuration_protected_settings.httpsKey",
-        "configuration_protected_settings.bucketSecretKey",
-        "azure_blob.account_key",
-        "azure_blob.sas_token",
-        "azure_blob.service_principal.client_secret",
-        "azure_blob.service_principal.client_certificate",
-        "azure_blob.service_principal.client_certificate_password",
-        "oci_repository.tls_config.client_certificate",
-        "oci_repository.tls_config.private_key",
-        "oci_repository.tls_config.ca_certificate",
-    }
+    f"configuration_protected_settings.{f.marker.arm}" if f.marker.arm else ".".join(f.attrs)
+    for f in SECRETS
 )
-"""Dotted keys of ``flux_configuration_properties``' result whose values are secrets."""
+"""Dotted keys of ``flux_configuration_properties``' result whose values are secrets: a
+protected setting for a field ARM names one (``sshPrivateKey``, ``httpsKey``,
+``bucketSecretKey``), else the field's own path (``azure_blob.account_key`` …); from the
+one secret map (``fluxgitops.spec.secrets``)."""
 
 _CLUSTER_RP: dict[str, str] = {
     "managedClusters": "Microsoft.ContainerService",
@@ -240,11 +233,7 @@ def _intervals(
 
 
 def _git(git: GitRepositorySource, protected: dict[str, str]) -> dict[str, Any]:
-    ssh_key, https_key = secret_value(git.ssh_private_key), secret_value(git.https_key)
-    if ssh_key is not None:
-        protected["sshPrivateKey"] = _b64(ssh_key)
-    if https_key is not None:
-        protected["httpsKey"] = _b64(https_key)
+    protected.update({key: _b64(value) for key, value in arm_secret_data(git).items()})
     return _drop_none(
         {
             "url": git.url,
@@ -309,9 +298,7 @@ def _oci(oci: OciRepositorySource) -> dict[str, Any]:
 
 
 def _bucket(bucket: BucketSource, protected: dict[str, str]) -> dict[str, Any]:
-    secret_key = secret_value(bucket.secret_key)
-    if secret_key is not None:
-        protected["bucketSecretKey"] = _b64(secret_key)
+    protected.update({key: _b64(value) for key, value in arm_secret_data(bucket).items()})
     return _drop_none(
         {
             "url": bucket.url,

@@ -19,8 +19,8 @@ from typing import Any, Literal
 from deepdiff import DeepDiff
 
 from fluxgitops.errors import SECRET_MASK
-from fluxgitops.render.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
-from fluxgitops.render.meta import FIELD_MANAGER
+from fluxgitops.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
+from fluxgitops.meta import FIELD_MANAGER
 
 SERVER_METADATA = (
     "uid",
@@ -51,13 +51,6 @@ class FieldChange:
     old: Any = None
     new: Any = None
 
-    def __str__(self) -> str:
-        if self.action == "add":
-            return f"+ {self.path}: {self.new!r}"
-        if self.action == "remove":
-            return f"- {self.path}: {self.old!r}"
-        return f"~ {self.path}: {self.old!r} → {self.new!r}"
-
 
 @dataclass(frozen=True)
 class ObjectChange:
@@ -68,10 +61,6 @@ class ObjectChange:
     action: Action
     fields: tuple[FieldChange, ...] = ()
     body: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
-
-    def __str__(self) -> str:
-        sign = {"create": "+", "delete": "-", "update": "~"}[self.action]
-        return f"{sign} {self.key}"
 
 
 @dataclass(frozen=True)
@@ -88,18 +77,6 @@ class ManifestDiff:
     def of(self, action: Action) -> list[ObjectChange]:
         """The changes with ``action``."""
         return [c for c in self.changes if c.action == action]
-
-    @property
-    def changed_paths(self) -> dict[str, list[str]]:
-        """``str(key)`` → field paths changed, for updates (handy for previews and tests)."""
-        return {str(c.key): [f.path for f in c.fields] for c in self.of("update")}
-
-    def summary(self) -> str:
-        """``N to create, N to update, N to delete`` (Terraform wording)."""
-        return (
-            f"{len(self.of('create'))} to create, {len(self.of('update'))} to update, "
-            f"{len(self.of('delete'))} to delete"
-        )
 
 
 def normalize(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from lightkube.resources.apps_v1 import Deployment
 from fluxgitops.errors import FluxV1InstalledError
 from fluxgitops.kube.apply import read_object
 from fluxgitops.kube.boundary import api_errors
+from fluxgitops.manifest import ObjectKey
 from fluxgitops.migrate import FLUX_V1_CRDS, is_flux_v1_image, migration_plan
-from fluxgitops.render.manifest import ObjectKey
 
 CRD_API = "apiextensions.k8s.io/v1"
 

@@ -31,15 +31,15 @@ from typing import Any, Protocol
 from fluxgitops.diff import FieldChange, ManifestDiff, ObjectChange, diff_manifests
 from fluxgitops.fluxconfig.ownership import inventory_keys, owned_keys
 from fluxgitops.kinds import OWNED_KINDS, RBAC_KINDS
-from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import (
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_KIND,
     LABEL_CONFIGURATION,
     LABEL_MANAGED_BY,
     auth_secret_name,
 )
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.stack import Cluster, StackConfig
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fluxgitops.fluxconfig.vocabulary import READY
+from fluxgitops.fluxconfig.vocabulary import READY, REASON_DEPENDENCY_NOT_READY, REASON_PROGRESSING
 from fluxgitops.kinds import FLUX_KINDS
 
 COMPLIANT = "Compliant"
@@ -29,6 +29,8 @@ NON_COMPLIANT = "Non-Compliant"
 PENDING = "Pending"
 SUSPENDED = "Suspended"
 UNKNOWN = "Unknown"
+COMPLIANCE_STATES = (COMPLIANT, NON_COMPLIANT, PENDING, SUSPENDED, UNKNOWN)
+"""Every compliance state (ARM's ``FluxComplianceState`` values; the FluxConfig CRD's enum)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
     return None
 
 
-PROGRESSING_REASONS = frozenset({"Progressing", "DependencyNotReady"})
+PROGRESSING_REASONS = frozenset({REASON_PROGRESSING, REASON_DEPENDENCY_NOT_READY})
 """Ready=False reasons that mean "still on its way", not failed: Flux sets them while an object
 waits for its dependencies or is mid-reconcile."""
 

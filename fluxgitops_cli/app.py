@@ -22,6 +22,7 @@ from rich.text import Text
 
 from components.automation import recorded_configurations
 from fluxgitops.errors import FluxGitOpsError
+from fluxgitops.fluxconfig.render import render_fluxconfig_crd
 from fluxgitops.kube.live import live_plan
 from fluxgitops.local.controlplane import (
     FLUX_CONTROLLERS,
@@ -34,8 +35,9 @@ from fluxgitops.local.fleet import CLUSTERS_HELP, MAX_CLUSTERS, start_members, s
 from fluxgitops.local.loop import start_loop
 from fluxgitops.local.toolchain import program_dirs, python_env
 from fluxgitops.localrefs import local_dir, local_git_url
+from fluxgitops.manifest import to_yaml
 from fluxgitops.plan import to_json, to_markdown, to_text
-from fluxgitops.render import RenderOptions, render_configuration, render_fluxconfig_crd, to_yaml
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops_cli import runs, statuscmd, validatecmd
 from fluxgitops_cli.console import FileArgument, OptionalStack, err, out, ref_of
 from fluxgitops_cli.fleet import fleet_app, migrate_command

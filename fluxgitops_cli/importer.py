@@ -27,8 +27,8 @@ from fluxgitops.errors import FluxGitOpsError, SpecError, YamlError
 from fluxgitops.fluxconfig.readback import decode_secret_data, entry_from_fluxconfig, secret_to_read
 from fluxgitops.kube.apply import read_object
 from fluxgitops.kube.client import connect
-from fluxgitops.render.manifest import ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import parse_configuration
 from fluxgitops.spec.importing import Imported, from_arm
 

@@ -34,6 +34,7 @@ from components.arm_read import ArmRead, ArmRequest, arm_requests, read_arm
 from components.automation import probe_clusters, read_stack_file, stack_readers
 from fluxgitops.armstatus import READ_FROM_ARM, arm_status_document
 from fluxgitops.errors import FluxGitOpsError
+from fluxgitops.fluxconfig.vocabulary import READY
 from fluxgitops.kube.deployed import LiveConfiguration
 from fluxgitops.rollup import UNREACHABLE
 from fluxgitops.stack import StackConfig
@@ -65,7 +66,7 @@ def status_document(cluster: str, live: LiveConfiguration, now: str) -> dict[str
     """One configuration as ``status -o json`` prints it (Azure's deployed-object list)."""
     state = live.compliance()
     source = live.source or {}
-    ready = condition(source, "Ready") or {}
+    ready = condition(source, READY) or {}
     return {
         "cluster": cluster,
         "namespace": live.spec.namespace,
@@ -87,7 +88,7 @@ def status_document(cluster: str, live: LiveConfiguration, now: str) -> dict[str
 
 
 def _ready(entry: dict[str, Any]) -> dict[str, Any]:
-    return next((c for c in entry["statusConditions"] if c["type"] == "Ready"), {})
+    return next((c for c in entry["statusConditions"] if c["type"] == READY), {})
 
 
 def print_status(doc: dict[str, Any], console: Console, wide: bool = False) -> None:

@@ -20,20 +20,18 @@ from typing import Any, Literal, cast
 
 import pulumi
 import pulumi_kubernetes
+from pydantic.alias_generators import to_snake
 
 from components import flux_configuration, flux_extension
 from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration, parse_extension
+from fluxgitops.spec.rules import SOURCE_BLOCKS
 from fluxgitops_pulumi.configuration_args import FluxConfigurationArgs
 from fluxgitops_pulumi.convert import rename_errors, to_raw
 from fluxgitops_pulumi.extension_args import AzureClusterArgs, FluxExtensionArgs
 
-_SOURCE_KINDS = (
-    ("git_repository", "GitRepository"),
-    ("bucket", "Bucket"),
-    ("azure_blob", "AzureBlob"),
-    ("oci_repository", "OCIRepository"),
-)
+_SOURCE_KINDS = tuple((to_snake(block), kind) for kind, block in SOURCE_BLOCKS.items())
+"""(argument name, ``sourceKind``): ``git_repository`` → ``GitRepository`` …"""
 
 
 def looks_like_kubeconfig(text: str) -> bool:

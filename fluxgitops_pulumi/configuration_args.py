@@ -311,7 +311,7 @@ class KustomizationArgs:
     """``postBuild``."""
 
 
-SourceKind = Literal["GitRepository", "Bucket", "AzureBlob", "OCIRepository"]
+SourceKind = sources.SourceKind
 
 
 @dataclass(kw_only=True)

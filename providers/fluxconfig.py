@@ -33,8 +33,9 @@ from fluxgitops.kinds import RBAC_KINDS, SOURCE_KINDS
 from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import resource_for
 from fluxgitops.kube.discovery import cluster_scoped_kinds
-from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.sourcecheck import check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.spec.extension import MultiTenancy

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from fluxgitops.render import Manifest
+from fluxgitops.manifest import Manifest
 from providers.objectset import TYPE_MODULE, Desired, ObjectSetProvider, with_old_type
 
 

@@ -45,8 +45,7 @@ from fluxgitops.kube.apply import (
     write_inventory,
 )
 from fluxgitops.kube.client import connect
-from fluxgitops.render import Manifest, ObjectKey
-from fluxgitops.render.manifest import SECRET_DATA_FIELDS
+from fluxgitops.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
 
 CONNECTION_INPUTS = ("kubeconfig", "kubeconfig_content", "context")
 

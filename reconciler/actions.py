@@ -65,8 +65,8 @@ from fluxgitops.kinds import RBAC_KINDS
 from fluxgitops.kube.apply import apply_manifests
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
-from fluxgitops.render.manifest import ObjectKey
-from fluxgitops.render.meta import (
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_KIND,
     labels_for,

@@ -23,7 +23,7 @@ from fluxgitops.fluxconfig.readback import owner_of
 from fluxgitops.fluxconfig.status import Outcome
 from fluxgitops.fluxconfig.vocabulary import ANNOTATION_REQUESTED_AT
 from fluxgitops.kinds import FLUX_KINDS
-from fluxgitops.render.manifest import Manifest, ObjectKey
+from fluxgitops.manifest import Manifest, ObjectKey
 
 ConfigKey = tuple[str, str]
 """``(namespace, name)`` of a FluxConfig."""

@@ -28,7 +28,7 @@ from fluxgitops.fluxconfig.status import build_status, status_changed, status_pa
 from fluxgitops.fluxconfig.vocabulary import subject
 from fluxgitops.kube.client import load_config, register_kinds
 from fluxgitops.kube.deployed import read_deployed
-from fluxgitops.render.manifest import ObjectKey
+from fluxgitops.manifest import ObjectKey
 from fluxgitops.status import inventory
 from reconciler import actions
 from reconciler.election import Fence, FencedClient, Term

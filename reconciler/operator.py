@@ -39,8 +39,8 @@ from lightkube.config.kubeconfig import SingleConfig
 
 from fluxgitops.kinds import MANAGED_KINDS
 from fluxgitops.kube.client import load_config, register_kinds, resource_for
-from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import (
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_PLURAL,
     LABEL_MANAGED_BY,

@@ -26,8 +26,8 @@ from fluxgitops.fluxconfig.ownership import deletable, foreign_owner
 from fluxgitops.fluxconfig.vocabulary import subject
 from fluxgitops.kinds import MANAGED_KINDS, RBAC_KINDS
 from fluxgitops.kube.apply import delete_objects, list_labelled, read_object
-from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import LABEL_CONFIGURATION, LABEL_CONFIGURATION_NAMESPACE, labels_for
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import LABEL_CONFIGURATION, LABEL_CONFIGURATION_NAMESPACE, labels_for
 
 log = logging.getLogger("fluxgitops.reconciler")
 

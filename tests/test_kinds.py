@@ -8,7 +8,7 @@ from lightkube.core.resource import NamespacedResource
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
 from fluxgitops.kinds import CATALOGUE, CUSTOM_KINDS, MANAGED_KINDS, OWNED_KINDS, RBAC_KINDS
-from fluxgitops.render.meta import FLUXCONFIG_KIND
+from fluxgitops.meta import FLUXCONFIG_KIND
 
 
 def test_custom_kinds_match_the_installed_crds(admin: Client) -> None:

@@ -12,6 +12,7 @@ import pytest
 from fluxgitops.diff import ManifestDiff, diff_manifests
 from fluxgitops.fluxconfig.ownership import with_inventory
 from fluxgitops.kinds import PLANNED_KINDS
+from fluxgitops.manifest import Manifest, ObjectKey
 from fluxgitops.plan import (
     EVERYWHERE,
     LiveReader,
@@ -24,7 +25,6 @@ from fluxgitops.plan import (
     to_text,
 )
 from fluxgitops.render import render_configuration
-from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.spec import parse_configuration
 from fluxgitops.stack import Cluster, parse_stack
 

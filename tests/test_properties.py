@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fluxgitops.diff import diff_manifests
+from fluxgitops.manifest import Manifest
 from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.render.manifest import Manifest
 from fluxgitops.spec import parse_configuration
 from fluxgitops.spec.names import is_dns1123_label, is_dns1123_subdomain
 
@@ -144,6 +144,7 @@ def test_changing_one_interval_changes_exactly_that_field(
         assert diff.empty
         return
     kustomization = f"Kustomization {raw['namespace']}/{raw['name']}-{first}"
-    assert diff.changed_paths[kustomization] == ["spec.interval", "spec.retryInterval"]
+    paths = {str(c.key): [f.path for f in c.fields] for c in diff.of("update")}
+    assert paths[kustomization] == ["spec.interval", "spec.retryInterval"]
     assert not diff.of("create")
     assert not diff.of("delete")

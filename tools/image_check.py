@@ -32,8 +32,8 @@ import yaml
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace, read_object
 from fluxgitops.kube.client import connect
 from fluxgitops.local.controlplane import ControlPlane, free_port
+from fluxgitops.meta import FLUXCONFIG_KIND
 from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.render.meta import FLUXCONFIG_KIND
 from fluxgitops.spec import parse_configuration
 from tools.containerfile import ImageError
 from tools.image import cache_root, image_reference, layout_dir, log, run

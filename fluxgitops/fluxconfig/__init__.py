@@ -1,9 +1,11 @@
-"""The FluxConfig custom resource, read side: one module per concept.
+"""The FluxConfig custom resource, written and read: one module per concept.
 
-``vocabulary`` (condition reasons, finalizer, annotations), ``readback`` (CR +
-protected settings → configuration; CR → stack entry), ``status`` (compliance
-and conditions), ``drift`` (cached views), ``ownership`` (whose an object is;
-the ``status.inventory`` and ``owned_keys``, what a configuration owns). The CR
-is written by ``fluxgitops.render.fluxconfig`` (one renderer for every object).
-Pure: no I/O.
+``render`` (the CR and its CRD), ``vocabulary`` (condition reasons, finalizer,
+annotations), ``readback`` (CR + protected settings → configuration; CR → stack
+entry), ``status`` (compliance and conditions), ``drift`` (cached views),
+``ownership`` (whose an object is; the ``status.inventory`` and ``owned_keys``,
+what a configuration owns). ``fluxgitops.render.configuration`` calls ``render``
+for a configuration's CR, so every object still comes from one renderer; this
+package and ``fluxgitops.render`` both build on ``fluxgitops.manifest`` and
+``fluxgitops.meta`` below them, so neither import order cycles. Pure: no I/O.
 """

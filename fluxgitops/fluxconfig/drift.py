@@ -14,7 +14,7 @@ from typing import Any
 
 from fluxgitops.diff import SERVER_ANNOTATIONS, normalize, project
 from fluxgitops.kinds import FLUX_KINDS
-from fluxgitops.render.manifest import SECRET_DATA_FIELDS
+from fluxgitops.manifest import SECRET_DATA_FIELDS
 
 _KEPT_METADATA = (
     "name",

@@ -24,8 +24,8 @@ from typing import Any
 
 from fluxgitops.fluxconfig.drift import field_managers
 from fluxgitops.fluxconfig.vocabulary import subject
-from fluxgitops.render.manifest import ObjectKey
-from fluxgitops.render.meta import (
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import (
     FIELD_MANAGER,
     LABEL_CONFIGURATION,
     LABEL_CONFIGURATION_NAMESPACE,

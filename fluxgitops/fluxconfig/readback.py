@@ -1,6 +1,6 @@
 """A FluxConfig read back: its spec and protected settings → the configuration it describes.
 
-The inverse of ``fluxgitops.render.fluxconfig.fluxconfig_spec``. Protected
+The inverse of ``fluxgitops.fluxconfig.render.fluxconfig_spec``. Protected
 settings — the decision: the ``<config>-auth`` Secret named by
 ``spec.protectedSettingsRef`` belongs to whoever applied the FluxConfig (the
 dynamic provider / Pulumi, which holds the secret values). The reconciler only
@@ -30,13 +30,13 @@ from pydantic import SecretStr
 
 from fluxgitops.errors import FieldError, SpecError
 from fluxgitops.fluxconfig.vocabulary import CR_ONLY_FIELDS, subject
-from fluxgitops.render.configuration import RenderOptions, render_configuration
-from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import (
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import (
     LABEL_CONFIGURATION,
     LABEL_CONFIGURATION_NAMESPACE,
     auth_secret_name,
 )
+from fluxgitops.render.configuration import RenderOptions, render_configuration
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.importing import Imported
 from fluxgitops.spec.parse import parse_configuration

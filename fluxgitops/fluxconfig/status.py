@@ -28,7 +28,7 @@ from fluxgitops.fluxconfig.vocabulary import (
     Phase,
 )
 from fluxgitops.kinds import FLUX_KINDS, SOURCE_KINDS
-from fluxgitops.render.manifest import Manifest, ObjectKey
+from fluxgitops.manifest import Manifest, ObjectKey
 from fluxgitops.status import (
     COMPLIANT,
     NON_COMPLIANT,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fluxgitops.render.meta import (
+from fluxgitops.meta import (
     FIELD_MANAGER,
 )
 
@@ -29,6 +29,8 @@ STALLED = "Stalled"
 REASON_SUCCEEDED = "ReconciliationSucceeded"
 REASON_FAILED = "ReconciliationFailed"
 REASON_PROGRESSING = "Progressing"
+REASON_DEPENDENCY_NOT_READY = "DependencyNotReady"
+"""Flux's reason while an object waits for its ``dependsOn``."""
 REASON_RETRY = "ProgressingWithRetry"
 REASON_INVALID = "ValidationFailed"
 REASON_APPLY_FAILED = "ApplyFailed"

@@ -27,8 +27,8 @@ from fluxgitops.fluxconfig.ownership import inventory_status
 from fluxgitops.kinds import CLUSTER_SCOPED_KINDS, OWNED_KINDS
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
-from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import LABEL_CONFIGURATION, LABEL_MANAGED_BY
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import LABEL_CONFIGURATION, LABEL_MANAGED_BY
 
 ALL_NAMESPACES = "*"
 """lightkube's namespace for a LIST over every namespace."""

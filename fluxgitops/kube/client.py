@@ -23,7 +23,7 @@ from lightkube.generic_resource import create_namespaced_resource
 
 from fluxgitops.errors import ClusterUnavailableError, PermanentError
 from fluxgitops.kinds import CUSTOM_KINDS
-from fluxgitops.render.meta import FIELD_MANAGER
+from fluxgitops.meta import FIELD_MANAGER
 
 
 @functools.cache

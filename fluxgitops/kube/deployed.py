@@ -30,8 +30,9 @@ from fluxgitops.errors import ReconciliationError, ReconciliationTimeoutError
 from fluxgitops.fluxconfig.ownership import owned_keys
 from fluxgitops.kinds import FLUX_KINDS, SOURCE_KINDS
 from fluxgitops.kube.apply import read_object, read_objects
-from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
-from fluxgitops.render.meta import FLUXCONFIG_KIND
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import FLUXCONFIG_KIND
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.status import (
     COMPLIANT,

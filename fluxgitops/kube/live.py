@@ -26,8 +26,8 @@ from fluxgitops.kinds import PLANNED_KINDS, Kind
 from fluxgitops.kube.apply import list_objects, read_object
 from fluxgitops.kube.client import connect
 from fluxgitops.localrefs import resolve_kubeconfig
+from fluxgitops.manifest import ObjectKey
 from fluxgitops.plan import EVERYWHERE, Plan, Snapshot, stack_plan
-from fluxgitops.render.manifest import ObjectKey
 from fluxgitops.stack import Cluster, StackConfig
 
 READ_THREADS = 4

@@ -40,6 +40,7 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Node, ServiceAccount
 
 from fluxgitops.errors import ClusterUnavailableError, ToolchainError
+from fluxgitops.fluxconfig.render import render_fluxconfig_crd
 from fluxgitops.local.kubesystem import (
     FLUX_CONTROLLERS,
     SERVICE_CIDR,
@@ -65,7 +66,6 @@ from fluxgitops.local.processes import (
 )
 from fluxgitops.local.toolchain import tool_path
 from fluxgitops.render.admission import render_admission
-from fluxgitops.render.fluxconfig import render_fluxconfig_crd
 from fluxgitops.spec.extension import FluxExtensionSpec
 
 READY_TIMEOUT = 60.0

@@ -3,11 +3,14 @@
 A path comes from the program's environment variable (``FLUXGITOPS_ETCD``,
 ``FLUXGITOPS_KUBE_APISERVER``, ``FLUXGITOPS_FLUX_CRDS`` …, as ``tools/build.py
 --print-env`` prints them) or from ``${FLUXGITOPS_CACHE:-~/.cache/fluxgitops}/
-tools/<program>-<version>/``, with versions read from ``tools/versions.json``.
-A missing program is a ``ToolchainError`` that says how to build it.
-``program_dirs`` lists the directories a user puts on PATH (kubectl, the Pulumi
-CLI and its Python language host). Called by the local
-control plane, ``fluxgitops local env`` and the tests.
+tools/<program>-<version>/``, with versions read from ``tools/versions.json``
+(``versions_file``: the checkout's, else the copy a wheel installs under
+``<prefix>/share/fluxgitops/``, so an installed ``fluxgitops`` finds the same
+built programs without a checkout). A missing program is a ``ToolchainError``
+that says how to build it. ``program_dirs`` lists the directories a user puts on
+PATH (kubectl, the Pulumi CLI and its Python language host). Called by the local
+control plane, ``fluxgitops local env``, ``components`` (the Pulumi CLI, the Flux
+install bundle) and the tests.
 """
 
 from __future__ import annotations
@@ -15,21 +18,36 @@ from __future__ import annotations
 import json
 import os
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
 from fluxgitops.errors import ToolchainError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The source checkout this module runs from (only the local harness and tests use it)."""
 VERSIONS = REPO_ROOT / "tools" / "versions.json"
+INSTALLED_VERSIONS = Path("share") / "fluxgitops" / "versions.json"
+"""Where a wheel installs ``tools/versions.json`` (pyproject's ``data-files``), under the
+installation's data directory."""
+
+
+def versions_file() -> Path:
+    """``tools/versions.json`` of the checkout, else the one installed with the package."""
+    if VERSIONS.is_file():
+        return VERSIONS
+    schemes = (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user"))
+    found = (Path(sysconfig.get_path("data", scheme)) / INSTALLED_VERSIONS for scheme in schemes)
+    return next((path for path in found if path.is_file()), VERSIONS)
 
 
 def _programs() -> dict[str, Any]:
+    path = versions_file()
     try:
-        data: dict[str, Any] = json.loads(VERSIONS.read_text())
+        data: dict[str, Any] = json.loads(path.read_text())
     except OSError as exc:
         raise ToolchainError(
-            f"cannot read {str(VERSIONS)!r}: {exc}; run from a source checkout"
+            f"cannot read {str(path)!r}: {exc}; run from a source checkout or reinstall fluxgitops"
         ) from exc
     programs: dict[str, Any] = data["programs"]
     return programs

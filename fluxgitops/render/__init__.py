@@ -1,15 +1,11 @@
-"""The renderer: validated specs → Kubernetes objects (``Manifest``), pure and deterministic."""
+"""The renderer: validated specs → Kubernetes objects (``fluxgitops.manifest.Manifest``), pure.
+
+``render_configuration`` renders one configuration (source, Kustomizations,
+auth Secret, RBAC and its ``FluxConfig``, which ``fluxgitops.fluxconfig.render``
+writes); ``extension`` adapts a Flux install bundle; ``admission`` renders the
+ValidatingAdmissionPolicies.
+"""
 
 from fluxgitops.render.configuration import RenderOptions, render_configuration
-from fluxgitops.render.fluxconfig import render_fluxconfig_crd
-from fluxgitops.render.manifest import Manifest, ObjectKey, index, to_yaml
 
-__all__ = [
-    "Manifest",
-    "ObjectKey",
-    "RenderOptions",
-    "index",
-    "render_configuration",
-    "render_fluxconfig_crd",
-    "to_yaml",
-]
+__all__ = ["RenderOptions", "render_configuration"]

@@ -37,8 +37,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import (
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import (
     APPLIER_SERVICE_ACCOUNT,
     FLUXCONFIG_PLURAL,
     GROUP,

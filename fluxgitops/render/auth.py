@@ -13,8 +13,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import auth_secret_name, metadata
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import auth_secret_name, metadata
 from fluxgitops.spec.base import secret_value
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.secrets import secret_data, secret_key

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fluxgitops.fluxconfig.render import render_fluxconfig
+from fluxgitops.manifest import Manifest, index
+from fluxgitops.meta import labels_for
 from fluxgitops.render.auth import render_auth_secret, render_verify_secret
 from fluxgitops.render.flux import render_kustomization, render_source
-from fluxgitops.render.fluxconfig import render_fluxconfig
-from fluxgitops.render.manifest import Manifest, index
-from fluxgitops.render.meta import labels_for
 from fluxgitops.render.rbac import render_rbac
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.sshkeys import SshIdentity

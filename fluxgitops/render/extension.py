@@ -45,11 +45,10 @@ from typing import Any, Literal
 from pydantic.alias_generators import to_camel
 
 from fluxgitops.errors import FieldError, SpecError
+from fluxgitops.fluxconfig.render import render_fluxconfig_crd
 from fluxgitops.kinds import rendered_plurals
-from fluxgitops.render.admission import render_admission
-from fluxgitops.render.fluxconfig import render_fluxconfig_crd
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import (
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import (
     APPLIER_SERVICE_ACCOUNT,
     FLUXCONFIG_PLURAL,
     GROUP,
@@ -58,6 +57,7 @@ from fluxgitops.render.meta import (
     SOURCE_API_VERSION,
     metadata,
 )
+from fluxgitops.render.admission import render_admission
 from fluxgitops.render.rbac import CLUSTER_ADMIN, cluster_binding_name
 from fluxgitops.spec.durations import format_duration
 from fluxgitops.spec.extension import (

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import (
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import (
     APPLIER_SERVICE_ACCOUNT,
     KUSTOMIZE_API_VERSION,
     SOURCE_API_VERSION,

@@ -11,8 +11,8 @@ Called by ``fluxgitops.render.configuration``. Pure.
 
 from __future__ import annotations
 
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import (
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import (
     APPLIER_SERVICE_ACCOUNT,
     LABEL_CONFIGURATION_NAMESPACE,
     LABEL_MANAGED_BY,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -162,9 +161,6 @@ def _pem(value: object) -> object:
 
 KnownHostsCheck = BeforeValidator(_known_hosts)
 """Validator for known_hosts text: base64 (ARM) or plain in, plain inside, every line checked."""
-
-KnownHosts = Annotated[str, KnownHostsCheck]
-"""known_hosts text; base64 (ARM) or plain in, plain inside."""
 
 SshPrivateKey = BeforeValidator(_ssh_private_key)
 """Validator for a ``SecretStr`` SSH private key: base64 (ARM) or plain in, plain inside."""

@@ -360,9 +360,3 @@ def expand_fleets(clusters: list[Any], fleets_raw: object) -> Expansion:
         seen.add(fleet.name)
         _expand_one(fleet, entries, where, out)
     return out
-
-
-def fleet_origin(where: str) -> str | None:
-    """The fleet name in an error prefix ``fleets.<name>…`` (None for a plain cluster)."""
-    match = re.match(r"fleets\.([^.\[]+)", where)
-    return match.group(1) if match else None

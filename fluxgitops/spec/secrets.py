@@ -8,7 +8,7 @@ here: ``PROTECTED_SETTINGS`` (source block → Secret key → field inside the
 block: reading a FluxConfig's Secret back, ``fluxgitops.fluxconfig.readback``) and
 ``ARM_PROTECTED_SETTINGS`` (ARM key → block and field: ``fluxgitops.spec.arm``).
 ``fluxgitops.spec.parse.SECRET_FIELDS`` (redaction, error masking) and the
-FluxConfig's exclusion of secret values (``fluxgitops.render.fluxconfig``) read
+FluxConfig's exclusion of secret values (``fluxgitops.fluxconfig.render``) read
 the same markers. Pure.
 """
 
@@ -105,6 +105,19 @@ def secret_data(block: BaseModel) -> dict[str, str]:
             out[markers[0].key] = value.get_secret_value()
         elif isinstance(value, BaseModel):
             out.update(secret_data(value))
+    return out
+
+
+def arm_secret_data(block: BaseModel) -> dict[str, str]:
+    """The secret fields set in ``block`` that ARM takes as protected settings, revealed,
+    under their ARM keys (``sshPrivateKey``, ``httpsKey``, ``bucketSecretKey``) — what
+    ``fluxgitops.azure`` sends and ``ARM_PROTECTED_SETTINGS`` reads back."""
+    out: dict[str, str] = {}
+    for name, info in type(block).model_fields.items():
+        value = getattr(block, name)
+        markers = [m for m in info.metadata if isinstance(m, SecretKey) and m.arm]
+        if markers and isinstance(value, SecretStr):
+            out[str(markers[0].arm)] = value.get_secret_value()
     return out
 
 

@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console
 
 from fluxgitops.kube.deployed import LiveConfiguration
-from fluxgitops.render import ObjectKey
+from fluxgitops.manifest import ObjectKey
 from fluxgitops.spec import parse_configuration
 from fluxgitops_cli import app as cli
 from fluxgitops_cli import statuscmd

@@ -29,8 +29,8 @@ from fluxgitops.azure import flux_configuration_properties
 from fluxgitops.errors import SpecError
 from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.kube.boundary import translate
+from fluxgitops.manifest import Manifest
 from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.render.manifest import Manifest
 from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.stack import parse_stack
 from fluxgitops_cli.app import app

@@ -64,6 +64,7 @@ def test_wheel_is_built_from_the_copied_sources(containerfile: str) -> None:
         "README.md": "/src/README.md",
         "fluxgitops": "/src/fluxgitops",
         "reconciler": "/src/reconciler",
+        "tools/versions.json": "/src/tools/versions.json",  # pyproject's data-files
     }
     assert ["pip", "install", "--target", "/app/site-packages", "--no-deps", "/src"] in facts.steps
 

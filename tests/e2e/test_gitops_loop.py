@@ -37,7 +37,7 @@ from fluxgitops.local.controlplane import FLUX_CONTROLLERS, ControlPlane
 from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY, GitServer, record_url
 from fluxgitops.local.loop import EXAMPLE_DIR, start_reconciler
 from fluxgitops.local.toolchain import REPO_ROOT
-from fluxgitops.render import ObjectKey
+from fluxgitops.manifest import ObjectKey
 from fluxgitops_cli.app import status_document
 from tests.reconciler.support import wait_for
 

@@ -31,7 +31,7 @@ from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY, GitServer
 from fluxgitops.local.loop import EXAMPLE_DIR, start_reconciler
 from fluxgitops.local.toolchain import REPO_ROOT, program_dirs, python_env
-from fluxgitops.render import ObjectKey
+from fluxgitops.manifest import ObjectKey
 from tests.examples.support import EXAMPLES
 
 PROGRAM = EXAMPLES / "kubernetes-program"

@@ -12,8 +12,8 @@ from fluxgitops.fluxconfig.ownership import (
     owned_keys,
     with_inventory,
 )
-from fluxgitops.render import ObjectKey
-from fluxgitops.render.meta import labels_for
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import labels_for
 
 OTHER = "other-tool"
 

@@ -17,7 +17,8 @@ from fluxgitops.fluxconfig.readback import (
     owned_manifests,
 )
 from fluxgitops.kinds import MANAGED_KINDS
-from fluxgitops.render import Manifest, RenderOptions, render_configuration
+from fluxgitops.manifest import Manifest
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
 from fluxgitops.sshkeys import generate_ed25519
 

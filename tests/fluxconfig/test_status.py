@@ -15,7 +15,8 @@ from fluxgitops.fluxconfig.vocabulary import (
     REASON_PROGRESSING,
     REASON_SUCCEEDED,
 )
-from fluxgitops.render import ObjectKey, render_configuration
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.render import render_configuration
 from fluxgitops.spec import parse_configuration
 from tests.fluxconfig.support import NOW, flux_object
 

@@ -30,7 +30,7 @@ from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.gitserver import EXAMPLE_REPOSITORY, GitServer
 from fluxgitops.local.loop import EXAMPLE_DIR, start_reconciler
 from fluxgitops.local.toolchain import tool_path
-from fluxgitops.render import ObjectKey
+from fluxgitops.manifest import ObjectKey
 from fluxgitops_pulumi import (
     FluxConfiguration,
     FluxConfigurationArgs,

@@ -15,7 +15,7 @@ import pytest
 from fluxgitops.errors import ReconciliationError, ReconciliationTimeoutError
 from fluxgitops.kube import deployed
 from fluxgitops.kube.deployed import LiveConfiguration, wait_for_compliance
-from fluxgitops.render import ObjectKey
+from fluxgitops.manifest import ObjectKey
 from fluxgitops.spec import parse_configuration
 
 SOURCE = ObjectKey("source.toolkit.fluxcd.io/v1", "GitRepository", "n", "c")

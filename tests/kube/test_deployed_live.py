@@ -10,8 +10,8 @@ from lightkube import Client
 
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace, write_inventory
 from fluxgitops.kube.deployed import read_configuration
+from fluxgitops.manifest import ObjectKey
 from fluxgitops.render import render_configuration
-from fluxgitops.render.manifest import ObjectKey
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
 
 _names = itertools.count()

@@ -17,9 +17,9 @@ from fluxgitops.kube.apply import apply_manifests, ensure_namespace
 from fluxgitops.kube.client import connect
 from fluxgitops.kube.live import ClusterReader
 from fluxgitops.local.controlplane import ControlPlane
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.render import render_configuration
-from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import parse_configuration
 from tests.reconciler.support import token_kubeconfig
 

@@ -37,9 +37,9 @@ from fluxgitops.kube.apply import apply_manifests
 from fluxgitops.kube.client import register_kinds, resource_for
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.toolchain import flux_bundle_path
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import FIELD_MANAGER
 from fluxgitops.render.extension import render_extension
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import FIELD_MANAGER
 from fluxgitops.spec import parse_extension
 
 PLANE = "cluster"

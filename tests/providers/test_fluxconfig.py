@@ -23,8 +23,8 @@ from fluxgitops.kube.apply import write_inventory
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.gitserver import DEFAULT_BRANCH, GitServer
-from fluxgitops.render import ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from providers.fluxconfig import FluxConfigurationProvider
 
 TOKEN = "ghp_provider-test-token-0123"
@@ -139,7 +139,8 @@ def test_changing_one_interval_changes_exactly_that_field(
     checked = provider.check(created, inputs).inputs
     assert provider.diff("x", created, checked).changes is True
     name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
-    paths = diff_manifests(created["objects"].values(), checked["objects"].values()).changed_paths
+    diff = diff_manifests(created["objects"].values(), checked["objects"].values())
+    paths = {str(c.key): [f.path for f in c.fields] for c in diff.of("update")}
     assert paths[f"Kustomization {ns}/{name}-apps"] == ["spec.interval", "spec.retryInterval"]
     provider.update("x", created, checked)
     assert kustomization(admin, ns, f"{name}-apps")["spec"]["interval"] == "3m"

@@ -20,8 +20,9 @@ from lightkube.resources.core_v1 import ServiceAccountToken
 from fluxgitops.errors import ClusterRejectedError
 from fluxgitops.kube.apply import apply_manifests, read_object
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import Manifest, ObjectKey, RenderOptions, render_configuration
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import FluxConfigurationSpec, parse_configuration
 from fluxgitops.status import condition
 

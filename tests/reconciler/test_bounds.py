@@ -19,8 +19,8 @@ from lightkube import Client, codecs
 from fluxgitops.errors import ObjectTooLargeError
 from fluxgitops.fluxconfig.vocabulary import REASON_INVALID
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, KUSTOMIZE_API_VERSION
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, KUSTOMIZE_API_VERSION
 from fluxgitops.spec.names import MAX_KUSTOMIZATIONS, MAX_SPEC_BYTES, MAX_SUBSTITUTE_VALUE
 from reconciler.actions import is_temporary
 from reconciler.runner import ReconcilerThread

@@ -18,10 +18,12 @@ from pathlib import Path
 from lightkube import Client, KubeConfig
 from lightkube.types import PatchType
 
+from fluxgitops.fluxconfig.render import render_fluxconfig_crd
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace, read_object
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import Manifest, ObjectKey, render_fluxconfig_crd, to_yaml
+from fluxgitops.manifest import Manifest, ObjectKey, to_yaml
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.render.admission import RECONCILER_POLICY, render_admission
 from fluxgitops.render.extension import (
     RECONCILER,
@@ -29,7 +31,6 @@ from fluxgitops.render.extension import (
     render_extension,
     render_reconciler,
 )
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import FluxExtensionSpec, parse_extension
 from reconciler.runner import ReconcilerThread
 from tests.reconciler.conftest import options_for

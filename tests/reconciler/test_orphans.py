@@ -14,8 +14,8 @@ from lightkube.types import PatchType
 from fluxgitops.kube.apply import ensure_namespace, read_object
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from reconciler.options import ReconcilerOptions
 from reconciler.runner import ReconcilerThread
 from tests.reconciler.conftest import LEASE_NAMESPACE, options_for

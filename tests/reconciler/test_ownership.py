@@ -14,8 +14,8 @@ from fluxgitops.fluxconfig.vocabulary import REASON_OWNERSHIP_CONFLICT
 from fluxgitops.kube.apply import read_object
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, labels_for
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, labels_for
 from fluxgitops.sshkeys import generate_ed25519
 from tests.reconciler.support import (
     KUSTOMIZE,

@@ -10,7 +10,7 @@ import pytest
 from fluxgitops.errors import ClusterUnavailableError
 from fluxgitops.fluxconfig.drift import view
 from fluxgitops.kube.boundary import translate
-from fluxgitops.render import Manifest
+from fluxgitops.manifest import Manifest
 from reconciler.actions import is_temporary, retry_after
 from reconciler.inventory import Inventory
 from reconciler.workqueue import Backoff, WorkQueue

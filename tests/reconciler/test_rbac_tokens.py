@@ -24,11 +24,11 @@ from fluxgitops.errors import ClusterRejectedError
 from fluxgitops.kube.apply import apply_manifests, delete_objects, ensure_namespace
 from fluxgitops.kube.client import register_kinds
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
+from fluxgitops.manifest import Manifest, ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.render.admission import RECONCILER_POLICY, render_admission
 from fluxgitops.render.extension import RECONCILER, reconciler_user, render_reconciler
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
 from fluxgitops.spec import parse_configuration, parse_extension
 from tests.reconciler.support import refused, token_kubeconfig, wait_denied
 

@@ -21,8 +21,9 @@ from lightkube.types import PatchType
 from fluxgitops.fluxconfig.vocabulary import ANNOTATION_FORCE_FINALIZE, FINALIZER, REASON_INVALID
 from fluxgitops.kube.apply import read_object
 from fluxgitops.kube.client import resource_for
-from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_CONFIGURATION
+from fluxgitops.manifest import ObjectKey
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_CONFIGURATION
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
 from fluxgitops.sshkeys import public_key_of
 from reconciler.operator import Reconciler

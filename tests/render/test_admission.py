@@ -13,7 +13,7 @@ from lightkube import Client
 
 from fluxgitops.kube.apply import apply_manifests, read_object
 from fluxgitops.local.controlplane import ControlPlane
-from fluxgitops.render import ObjectKey
+from fluxgitops.manifest import ObjectKey
 from fluxgitops.render.admission import (
     ADMISSION_API_VERSION,
     RECONCILER_POLICY,

@@ -13,8 +13,8 @@ import yaml
 from components.flux_extension import load_bundle
 from fluxgitops.errors import SpecError
 from fluxgitops.local.toolchain import version_of
+from fluxgitops.manifest import Manifest
 from fluxgitops.render.extension import render_extension
-from fluxgitops.render.manifest import Manifest
 from fluxgitops.spec import parse_extension
 
 DEFAULT_CONTROLLERS = (

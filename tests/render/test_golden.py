@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fluxgitops.render import RenderOptions, render_configuration, to_yaml
+from fluxgitops.manifest import to_yaml
+from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
 
 CASES = sorted((Path(__file__).parent.parent / "testdata" / "render").glob("*.input.yaml"))

@@ -18,9 +18,9 @@ from lightkube import Client
 
 from fluxgitops.errors import ClusterRejectedError, FieldError, SpecError
 from fluxgitops.kube.apply import apply_manifests, ensure_namespace
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from fluxgitops.spec import parse_configuration
 from fluxgitops.spec.names import (
     CONFIG_PLUS_KUSTOMIZATION_MAX,

@@ -7,9 +7,14 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, SecretStr
 
-from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec
+from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.spec.base import SecretKey
-from fluxgitops.spec.secrets import ARM_PROTECTED_SETTINGS, PROTECTED_SETTINGS, SECRETS
+from fluxgitops.spec.secrets import (
+    ARM_PROTECTED_SETTINGS,
+    PROTECTED_SETTINGS,
+    SECRETS,
+    arm_secret_data,
+)
 
 
 def _models(annotation: Any) -> Iterator[type[BaseModel]]:
@@ -52,3 +57,14 @@ def test_arm_protected_settings_are_the_git_and_bucket_secrets() -> None:
         "httpsKey": ("gitRepository", "httpsKey"),
         "bucketSecretKey": ("bucket", "secretKey"),
     }
+
+
+def test_arm_secret_data_keys_a_git_block_by_its_protected_settings() -> None:
+    spec = parse_configuration(
+        {
+            "name": "web",
+            "gitRepository": {"url": "https://h/r.git", "httpsUser": "bot", "httpsKey": "t0ken"},
+        }
+    )
+    assert spec.git_repository is not None
+    assert arm_secret_data(spec.git_repository) == {"httpsKey": "t0ken"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluxgitops.render import render_fluxconfig_crd
-from fluxgitops.render.meta import GROUP
+from fluxgitops.fluxconfig.render import render_fluxconfig_crd
+from fluxgitops.meta import GROUP
 
 
 def _walk(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:

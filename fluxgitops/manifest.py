@@ -1,8 +1,11 @@
 """``Manifest``: one rendered Kubernetes object, identified by its key, safe to print.
 
-Every renderer function returns ``Manifest``s; the diff, the provider, the
-reconciler and the CLI consume them. A Secret's values are masked in ``repr``
-and in ``masked()``; only ``body`` (used for applying) carries them. Pure.
+Every renderer function (``fluxgitops.render``, ``fluxgitops.fluxconfig.render``)
+returns ``Manifest``s; the diff, the plan, ``kube``, the provider, the reconciler
+and the CLI consume them. Below the renderer and the FluxConfig package (it
+imports only ``errors``), so both import it without a cycle. A Secret's values
+are masked in ``repr`` and in ``masked()``; only ``body`` (used for applying)
+carries them. Pure.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Render the ``FluxConfig`` custom resource and its CRD (group ``fluxgitops.io``).
+"""The FluxConfig custom resource, write side: the CR and its CRD (group ``fluxgitops.io``).
 
 The CR carries a configuration's desired state for the in-cluster reconciler:
 the spec without any secret value (secrets live only in the ``<config>-auth``
@@ -8,7 +8,10 @@ the API server and the reconciler agree on the shape — and on the bounds:
 maximum lengths and counts (``fluxgitops.spec.names``) become ``maxLength``,
 ``maxItems``, ``maxProperties`` and CEL rules, so an oversized FluxConfig is
 refused at admission with the field and the limit. Called by
-``fluxgitops.render.configuration`` and by the FluxExtension component. Pure.
+``fluxgitops.render.configuration`` (the CR, last of a configuration's objects),
+``fluxgitops.render.extension`` and ``fluxgitops crd`` (the CRD), and the local
+control plane (installs the CRD). Its inverse is ``fluxgitops.fluxconfig.readback``.
+Pure.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from fluxgitops.render.manifest import Manifest
-from fluxgitops.render.meta import (
+from fluxgitops.fluxconfig.vocabulary import READY
+from fluxgitops.manifest import Manifest
+from fluxgitops.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_KIND,
     FLUXCONFIG_PLURAL,
@@ -31,8 +35,10 @@ from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.names import CONFIG_PLUS_KUSTOMIZATION_MAX, DNS1123_LABEL_MAX
 from fluxgitops.spec.secrets import SECRETS
 from fluxgitops.spec.sources import GitRepositorySource
+from fluxgitops.status import COMPLIANCE_STATES
 
-COMPLIANCE_STATES = ["Compliant", "Non-Compliant", "Pending", "Suspended", "Unknown"]
+_COMPLIANCE_ENUM = list(COMPLIANCE_STATES)
+"""One list for both ``complianceState`` enums (the CRD's YAML shares it as an anchor)."""
 
 
 def fluxconfig_spec(
@@ -200,7 +206,7 @@ def _status_schema() -> dict[str, Any]:
             "namespace": {"type": "string"},
             "kind": {"type": "string"},
             "apiVersion": {"type": "string"},
-            "complianceState": {"type": "string", "enum": COMPLIANCE_STATES},
+            "complianceState": {"type": "string", "enum": _COMPLIANCE_ENUM},
             "appliedBy": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
             "statusConditions": {"type": "array", "items": _condition_schema()},
             "helmReleaseProperties": {
@@ -219,7 +225,7 @@ def _status_schema() -> dict[str, Any]:
                 "x-kubernetes-list-type": "map",
                 "x-kubernetes-list-map-keys": ["type"],
             },
-            "complianceState": {"type": "string", "enum": COMPLIANCE_STATES},
+            "complianceState": {"type": "string", "enum": _COMPLIANCE_ENUM},
             "statuses": {"type": "array", "items": object_status},
             "repositoryPublicKey": {"type": "string"},
             "sourceSyncedCommitId": {"type": "string"},
@@ -307,7 +313,7 @@ def render_fluxconfig_crd() -> Manifest:
                             {
                                 "name": "Ready",
                                 "type": "string",
-                                "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+                                "jsonPath": f'.status.conditions[?(@.type=="{READY}")].status',
                             },
                             {
                                 "name": "Commit",

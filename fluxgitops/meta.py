@@ -1,8 +1,10 @@
 """Names, labels and API versions shared by everything that renders or finds our objects.
 
 The renderer stamps these labels; the provider, the reconciler and the CLI
-select on them. Our API group is ``fluxgitops.io`` — never
-``clusterconfig.azure.com``, which Azure's extension owns on AKS. Pure.
+select on them; ``kinds`` builds its catalogue on the API versions. A leaf
+(imports nothing of the project), below ``render`` and ``fluxconfig``. Our API
+group is ``fluxgitops.io`` — never ``clusterconfig.azure.com``, which Azure's
+extension owns on AKS. Pure.
 """
 
 from __future__ import annotations
