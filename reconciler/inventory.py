@@ -2,8 +2,10 @@
 
 ``Inventory`` holds, in the operator's event loop: one ``Record`` per
 FluxConfig (its latest compact body, the outcome of its last reconcile, the
-objects it renders) and a compact copy of every live object carrying our
-labels (fed by kopf's label-filtered watches and by apply responses). Its two
+objects it renders) and a ``cached`` copy of every live object carrying our
+labels (fed by kopf's label-filtered watches and by apply responses): only
+what ownership, event ordering and compliance read, never the whole object,
+and nothing shared with the decoded event (``compact``). Its two
 event methods turn a watch event into work: ``fluxconfig_event`` (a new spec,
 a deletion, a reconcile request) and ``object_event`` (drift → full
 reconcile, a Flux status change → status refresh, a stale object → prune).
@@ -18,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fluxgitops.fluxconfig.drift import drifted, resource_version, view
+from fluxgitops.fluxconfig.drift import cached, compact, drifted, resource_version, view
 from fluxgitops.fluxconfig.readback import owner_of
 from fluxgitops.fluxconfig.status import Outcome
 from fluxgitops.fluxconfig.vocabulary import ANNOTATION_REQUESTED_AT
@@ -109,21 +111,21 @@ class Inventory:
         record = self.configs.get(key)
         if event_type == "DELETED":
             if record is None:  # deleted before we saw it: still clean up what it left
-                self.configs[key] = Record(key, view(body), deleted=True)
+                self.configs[key] = Record(key, compact(view(body)), deleted=True)
                 return key, "cleanup"
             if record.finalized:
                 self.forget(key)
                 return key, None
             record.deleted = True
             return key, "cleanup"
-        compact = view(body)
+        kept = compact(view(body))
         if record is None or record.deleted:
-            self.configs[key] = Record(key, compact, requested_at=_requested_at(body))
+            self.configs[key] = Record(key, kept, requested_at=_requested_at(body))
             return key, "full"
         if resource_version(body) < resource_version(record.body):
             return key, None  # an older copy than one already seen (e.g. a write's response)
         was_deleting, requested = record.deleting, record.requested_at
-        record.body = compact
+        record.body = kept
         record.requested_at = _requested_at(body)
         if record.deleting and not was_deleting:
             return key, "full"
@@ -135,7 +137,7 @@ class Inventory:
         """A FluxConfig body we wrote (finalizer, status): newer than any event before it."""
         record = self.configs.get(key)
         if record is not None and resource_version(body) >= resource_version(record.body):
-            record.body = view(body)
+            record.body = compact(view(body))
 
     def forget(self, key: ConfigKey) -> None:
         """Drop a FluxConfig that is gone and cleaned up."""
@@ -164,7 +166,7 @@ class Inventory:
     # ------------------------------------------------------------ objects
 
     def _store(self, key: ObjectKey, body: Mapping[str, Any], deleted: bool) -> bool:
-        """Update the live copy unless ``body`` is older; False when it was older."""
+        """Update the ``cached`` live copy unless ``body`` is older; False when it was older."""
         current = self.live.get(key)
         if current is not None and resource_version(body) < resource_version(current):
             return False
@@ -174,7 +176,7 @@ class Inventory:
             if owner is not None:
                 self.owned[owner].discard(key)
             return True
-        self.live[key] = view(body)
+        self.live[key] = cached(body)
         if owner is not None:
             self.owned[owner].add(key)
         return True
@@ -202,6 +204,7 @@ class Inventory:
         else:
             records = [r for k, r in self.configs.items() if k[0] == namespace]
         work: list[tuple[ConfigKey, bool]] = []
+        seen: dict[str, Any] | None = None  # the event's ``view``, made once when drift is asked
         for record in records:
             if record.desired is None or record.deleting or record.suspended:
                 continue
@@ -213,7 +216,11 @@ class Inventory:
                 if configuration is not None and not deleted:
                     work.append((record.key, True))  # labelled as ours, no longer rendered
                 continue
-            if deleted or drifted(self.live[key], want):
+            if deleted:
+                work.append((record.key, True))
+                continue
+            seen = view(body) if seen is None else seen
+            if drifted(seen, want):
                 work.append((record.key, True))
             elif key.kind in FLUX_KINDS:
                 work.append((record.key, False))

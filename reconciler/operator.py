@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx2
 import kopf
+from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 from lightkube import AsyncClient
 from lightkube.config.kubeconfig import SingleConfig
 
@@ -104,6 +105,30 @@ class EndlessBackoff:
         yield from self.steps
         while True:
             yield self.cap
+
+
+class EventMemories(ResourceMemories):
+    """kopf's per-object memory, made afresh for each event and never kept.
+
+    kopf keeps one ``ResourceMemory`` per object it ever saw (a memo copy, a
+    throttler, indexing and daemon state: ≈ 0.8 KB each, 2.3 MiB at 500
+    configurations); with only ``on.event`` handlers, no daemons, indexes or
+    kopf patches, none of it carries anything from one event to the next.
+    """
+
+    async def recall(
+        self,
+        raw_body: Any,
+        *,
+        memobase: Any = None,
+        noticed_by_listing: bool = False,
+        ephemeral: bool = False,
+    ) -> ResourceMemory:
+        """A fresh memory for this event (``ephemeral`` always)."""
+        memory: ResourceMemory = await super().recall(
+            raw_body, memobase=memobase, noticed_by_listing=noticed_by_listing, ephemeral=True
+        )
+        return memory
 
 
 def _api(api_version: str, kind: str) -> tuple[str, str]:
@@ -210,6 +235,7 @@ class Reconciler(Jobs):
             clusterwide=not namespaces,
             namespaces=namespaces,
             standalone=True,  # replicas coordinate through the Lease, not kopf peering
+            memories=EventMemories(),
             liveness_endpoint=self.options.liveness_endpoint,
             stop_flag=stop_flag,
             ready_flag=ready_flag,
