@@ -48,7 +48,7 @@ from fluxgitops.errors import (
     StaleObjectError,
     TemporaryError,
 )
-from fluxgitops.fluxconfig.drift import cached, compact, view
+from fluxgitops.fluxconfig.drift import cached, view
 from fluxgitops.fluxconfig.ownership import inventory_keys
 from fluxgitops.fluxconfig.readback import (
     DesiredConfiguration,
@@ -347,7 +347,7 @@ def reconcile(
         identity = _generated_identity(client, inp, desired, secret_data)
         manifests = owned_manifests(desired, identity)
         check_ownership(client, owned_by(manifests), inp.lookup, where)
-        views = {m.key: compact(view(m.body)) for m in manifests}
+        views = {m.key: view(m.body) for m in manifests}
         protected = None if desired.generate_ssh_key else desired.auth_secret
         publish(views, protected)
         applied = apply_manifests(client, manifests, force=True)
