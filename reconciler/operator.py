@@ -4,7 +4,8 @@ kopf does the watching (FluxConfigs; the objects we render, filtered on the
 server by our ``managed-by`` label; our Lease), with its own reconnects,
 410 relists and 429/5xx backoff. Watch events only update the ``Inventory``
 and queue keys (``on.event`` handlers: no kopf annotations, no diff-base
-copies of the spec in annotations, no kopf finalizers). ``workers`` asyncio
+copies of the spec in annotations, no kopf finalizers, no kopf memory kept per
+object: ``EventMemories``). ``workers`` asyncio
 tasks (``reconciler.jobs``) take keys from the ``WorkQueue`` and run ``reconciler.actions`` in
 threads with one sync lightkube client each (field manager
 ``fluxgitops-reconciler``), fenced: every write checks the Lease term the job
