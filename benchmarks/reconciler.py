@@ -13,7 +13,8 @@ applied the way the provider applies them (FluxConfig + its Secret).
 - **drift heal**: a generated Kustomization deleted, or edited, by hand → back.
 - **cold start**: the reconciler stopped, all 500 FluxConfigs changed, the
   reconciler started: time until every status shows the new generation.
-- **RSS** of the reconciler process (``VmRSS``, and the peak ``VmHWM``).
+- **RSS** of the reconciler process (``VmRSS``, and the peak ``VmHWM``): idle (leading, no
+  configuration), at each size, and after the cold start.
 
 The floor is a bare loop doing the same server-side applies (``apply_manifests``
 of the same rendered objects, serially, one client) on an unwatched copy of
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from lightkube import ALL_NS, Client, KubeConfig
+from lightkube import ALL_NS, ApiError, Client, KubeConfig
 from lightkube.types import PatchType
 
 from benchmarks.render import raw_configuration
@@ -50,6 +51,7 @@ from fluxgitops.manifest import Manifest
 from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
 from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.spec import parse_configuration
+from reconciler.options import LEASE_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 KUSTOMIZE = "kustomize.toolkit.fluxcd.io/v1"
@@ -210,6 +212,19 @@ class Bench:
             self.process.wait(60)
             self.process = None
 
+    def wait_leading(self, timeout: float = 60, settle: float = 3.0) -> None:
+        """Wait until the reconciler holds its Lease, then ``settle`` seconds (watches open)."""
+        lease = resource_for("coordination.k8s.io/v1", "Lease")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ApiError):
+                held = self.admin.get(lease, LEASE_NAME, namespace=LEASE_NAMESPACE)
+                if held.spec and held.spec.holderIdentity:
+                    time.sleep(settle)
+                    return
+            time.sleep(0.2)
+        raise TimeoutError(f"the reconciler took no Lease in {timeout:.0f}s")
+
     def rss_mib(self) -> tuple[float, float]:
         """(VmRSS, VmHWM) of the reconciler process in MiB."""
         assert self.process is not None
@@ -319,6 +334,9 @@ def run(sizes: list[int], samples: int, workers: int, report: Callable[[str], No
         bench.start_reconciler()
         try:
             report(f"reconciler: python -m reconciler run -A --workers={workers} (own process)")
+            bench.wait_leading()
+            idle, _ = bench.rss_mib()
+            report(f"RSS idle (leading, no configuration): {idle:.1f} MiB")
             report(
                 f"{'configs':>8} {'latency p50 / p95 ms':>21} {'floor p50 / p95 ms':>20} "
                 f"{'p50 ratio':>9} {'heal delete p50/p95 ms':>23} {'heal edit p50/p95 ms':>21} "

@@ -16,8 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from deepdiff import DeepDiff
-
 from fluxgitops.errors import SECRET_MASK
 from fluxgitops.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
 from fluxgitops.meta import FIELD_MANAGER
@@ -171,6 +169,8 @@ def diff_objects(
         before = project(before, after, owned_fields(old))
     if before == after:
         return []  # the common case (no change) without deepdiff's tree walk
+    from deepdiff import DeepDiff  # noqa: PLC0415 - 20 MiB with cachebox; only for a change
+
     secret = _is_secret(new) or _is_secret(old)
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
     found: list[FieldChange] = []

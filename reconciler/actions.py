@@ -48,7 +48,7 @@ from fluxgitops.errors import (
     StaleObjectError,
     TemporaryError,
 )
-from fluxgitops.fluxconfig.drift import view
+from fluxgitops.fluxconfig.drift import cached, view
 from fluxgitops.fluxconfig.ownership import owned_keys
 from fluxgitops.fluxconfig.readback import (
     DesiredConfiguration,
@@ -362,7 +362,7 @@ def reconcile(
             desired=views,
             protected=protected,
             public_key=identity.public_key if identity is not None else "",
-            applied=[view(o) for o in applied],
+            applied=[cached(o) for o in applied],
             body=body,
             inventory=[m.key for m in manifests],
         )

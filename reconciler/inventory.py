@@ -2,8 +2,13 @@
 
 ``Inventory`` holds, in the operator's event loop: one ``Record`` per
 FluxConfig (its latest compact body, the outcome of its last reconcile, the
-objects it renders) and a compact copy of every live object carrying our
-labels (fed by kopf's label-filtered watches and by apply responses). Its two
+objects it renders) and a ``cached`` copy of every live object carrying our
+labels (fed by kopf's label-filtered watches and by apply responses): only
+what ownership, event ordering and compliance read, never the whole object.
+What is read only when a FluxConfig is worked on (its spec and status, the
+views it renders, the cached live copies) is kept ``Packed``; what every event
+reads (metadata, ``spec.suspend``, resourceVersions) stays decoded; nothing
+kept shares structure with a decoded event or response. Its two
 event methods turn a watch event into work: ``fluxconfig_event`` (a new spec,
 a deletion, a reconcile request) and ``object_event`` (drift → full
 reconcile, a Flux status change → status refresh, a stale object → prune).
@@ -18,7 +23,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fluxgitops.fluxconfig.drift import drifted, resource_version, view
+from fluxgitops.fluxconfig.drift import (
+    Packed,
+    cached,
+    compact,
+    drifted,
+    intern_key,
+    resource_version,
+    view,
+)
 from fluxgitops.fluxconfig.readback import owner_of
 from fluxgitops.fluxconfig.status import Outcome
 from fluxgitops.fluxconfig.vocabulary import ANNOTATION_REQUESTED_AT
@@ -34,14 +47,22 @@ Owner = tuple[str, str | None]
 Action = Literal["full", "cleanup"]
 
 
+_PACKED = ("spec", "status")
+
+
 @dataclass
 class Record:
-    """One FluxConfig as the reconciler knows it."""
+    """One FluxConfig as the reconciler knows it (``Record.of``; ``body`` decodes it)."""
 
     key: ConfigKey
-    body: dict[str, Any]
+    head: dict[str, Any] = field(default_factory=dict)
+    """The compact body without ``spec`` and ``status``: apiVersion, kind, ``metadata``."""
+    packed: Packed = field(default_factory=lambda: Packed({}))
+    """``spec`` and ``status`` of the compact body."""
+    suspend: bool = False
+    """``spec.suspend``."""
     outcome: Outcome | None = None
-    desired: dict[ObjectKey, dict[str, Any]] | None = None
+    desired: dict[ObjectKey, Packed] | None = None
     """The objects its last reconcile rendered (``view``s, in apply order)."""
     protected: ObjectKey | None = None
     """The applier-owned protected-settings Secret (read, watched, never written)."""
@@ -56,10 +77,29 @@ class Record:
     applied: list[ObjectKey] | None = None
     """What the last successful reconcile applied (written as ``status.inventory``)."""
 
+    @classmethod
+    def of(cls, key: ConfigKey, body: Mapping[str, Any], **fields: Any) -> Record:
+        """A record of FluxConfig ``body`` (a raw body or a ``view``)."""
+        record = cls(key, **fields)
+        record.body = body
+        return record
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The compact body (a ``view``), decoded afresh: the caller may change it."""
+        return {**self.head, **self.packed.unpack()}
+
+    @body.setter
+    def body(self, body: Mapping[str, Any]) -> None:
+        kept = view(body)
+        self.head = compact({k: v for k, v in kept.items() if k not in _PACKED})
+        self.packed = Packed({k: kept[k] for k in _PACKED if k in kept})
+        self.suspend = bool((kept.get("spec") or {}).get("suspend"))
+
     @property
     def meta(self) -> Mapping[str, Any]:
         """The compact ``metadata``."""
-        meta: Mapping[str, Any] = self.body.get("metadata") or {}
+        meta: Mapping[str, Any] = self.head.get("metadata") or {}
         return meta
 
     @property
@@ -75,12 +115,12 @@ class Record:
     @property
     def suspended(self) -> bool:
         """``spec.suspend``: no drift healing, no pruning, until resumed."""
-        return bool((self.body.get("spec") or {}).get("suspend"))
+        return self.suspend
 
     @property
     def status(self) -> dict[str, Any]:
-        """The ``status`` last seen or written."""
-        status: dict[str, Any] = self.body.get("status") or {}
+        """The ``status`` last seen or written (decoded afresh)."""
+        status: dict[str, Any] = self.packed.unpack().get("status") or {}
         return status
 
 
@@ -95,7 +135,8 @@ class Inventory:
     """FluxConfig records and the live objects carrying our labels."""
 
     configs: dict[ConfigKey, Record] = field(default_factory=dict)
-    live: dict[ObjectKey, dict[str, Any]] = field(default_factory=dict)
+    live: dict[ObjectKey, tuple[int, Packed]] = field(default_factory=dict)
+    """The ``cached`` copy of each live labelled object, with its resourceVersion."""
     owned: dict[Owner, set[ObjectKey]] = field(default_factory=lambda: defaultdict(set))
 
     # ------------------------------------------------------------ FluxConfigs
@@ -109,21 +150,20 @@ class Inventory:
         record = self.configs.get(key)
         if event_type == "DELETED":
             if record is None:  # deleted before we saw it: still clean up what it left
-                self.configs[key] = Record(key, view(body), deleted=True)
+                self.configs[key] = Record.of(key, body, deleted=True)
                 return key, "cleanup"
             if record.finalized:
                 self.forget(key)
                 return key, None
             record.deleted = True
             return key, "cleanup"
-        compact = view(body)
         if record is None or record.deleted:
-            self.configs[key] = Record(key, compact, requested_at=_requested_at(body))
+            self.configs[key] = Record.of(key, body, requested_at=_requested_at(body))
             return key, "full"
-        if resource_version(body) < resource_version(record.body):
+        if resource_version(body) < resource_version(record.head):
             return key, None  # an older copy than one already seen (e.g. a write's response)
         was_deleting, requested = record.deleting, record.requested_at
-        record.body = compact
+        record.body = body
         record.requested_at = _requested_at(body)
         if record.deleting and not was_deleting:
             return key, "full"
@@ -134,8 +174,8 @@ class Inventory:
     def update_body(self, key: ConfigKey, body: Mapping[str, Any]) -> None:
         """A FluxConfig body we wrote (finalizer, status): newer than any event before it."""
         record = self.configs.get(key)
-        if record is not None and resource_version(body) >= resource_version(record.body):
-            record.body = view(body)
+        if record is not None and resource_version(body) >= resource_version(record.head):
+            record.body = body
 
     def forget(self, key: ConfigKey) -> None:
         """Drop a FluxConfig that is gone and cleaned up."""
@@ -150,7 +190,7 @@ class Inventory:
         """The objects ``key`` is about to apply: from now on, a difference is drift."""
         record = self.configs.get(key)
         if record is not None:
-            record.desired = desired
+            record.desired = {intern_key(k): Packed(v) for k, v in desired.items()}
             record.protected = protected
 
     def others_remain(self, key: ConfigKey) -> bool:
@@ -164,9 +204,10 @@ class Inventory:
     # ------------------------------------------------------------ objects
 
     def _store(self, key: ObjectKey, body: Mapping[str, Any], deleted: bool) -> bool:
-        """Update the live copy unless ``body`` is older; False when it was older."""
+        """Update the ``cached`` live copy unless ``body`` is older; False when it was older."""
         current = self.live.get(key)
-        if current is not None and resource_version(body) < resource_version(current):
+        version = resource_version(body)
+        if current is not None and version < current[0]:
             return False
         owner = owner_of((body.get("metadata") or {}).get("labels"))
         if deleted:
@@ -174,7 +215,8 @@ class Inventory:
             if owner is not None:
                 self.owned[owner].discard(key)
             return True
-        self.live[key] = view(body)
+        key = intern_key(key)
+        self.live[key] = (version, Packed(cached(body)))
         if owner is not None:
             self.owned[owner].add(key)
         return True
@@ -202,22 +244,33 @@ class Inventory:
         else:
             records = [r for k, r in self.configs.items() if k[0] == namespace]
         work: list[tuple[ConfigKey, bool]] = []
+        seen: dict[str, Any] | None = None  # the event's ``view``, made once when drift is asked
         for record in records:
             if record.desired is None or record.deleting or record.suspended:
                 continue
             if key == record.protected:
                 work.append((record.key, True))  # credentials changed: validate and apply again
                 continue
-            want = record.desired.get(key)
-            if want is None:
+            packed = record.desired.get(key)
+            if packed is None:
                 if configuration is not None and not deleted:
                     work.append((record.key, True))  # labelled as ours, no longer rendered
                 continue
-            if deleted or drifted(self.live[key], want):
+            if deleted:
+                work.append((record.key, True))
+                continue
+            seen = view(body) if seen is None else seen
+            if drifted(seen, packed.unpack()):
                 work.append((record.key, True))
             elif key.kind in FLUX_KINDS:
                 work.append((record.key, False))
         return work
+
+    def lookup(self, key: ObjectKey) -> dict[str, Any] | None:
+        """The ``cached`` live copy of ``key`` (decoded afresh), or None when not cached; a
+        ``reconciler.ownership.Lookup`` (called from worker threads: one dict read)."""
+        entry = self.live.get(key)
+        return None if entry is None else dict(entry[1].unpack())
 
     def owned_keys(self, namespace: str, name: str | None) -> frozenset[ObjectKey]:
         """Live keys labelled with ``namespace/name`` (name None: the namespace's shared ones)."""
@@ -236,6 +289,4 @@ class Inventory:
 
     def flux_live(self, record: Record) -> list[tuple[ObjectKey, dict[str, Any] | None]]:
         """The rendered Flux objects of ``record`` with their live copies, in apply order."""
-        return [
-            (key, self.live.get(key)) for key in (record.desired or {}) if key.kind in FLUX_KINDS
-        ]
+        return [(key, self.lookup(key)) for key in (record.desired or {}) if key.kind in FLUX_KINDS]

@@ -23,6 +23,7 @@ import httpx2
 from lightkube import Client
 
 from fluxgitops.errors import FluxGitOpsError, LeaseLostError
+from fluxgitops.fluxconfig.drift import intern_key
 from fluxgitops.fluxconfig.ownership import inventory_keys, with_inventory
 from fluxgitops.fluxconfig.status import build_status, status_changed, status_patch
 from fluxgitops.fluxconfig.vocabulary import subject
@@ -140,7 +141,7 @@ class Jobs:
             owned=self.inventory.owned_keys(namespace, name),
             shared=self.inventory.owned_keys(namespace, None),
             shared_wanted=self.inventory.shared_wanted(record.key),
-            lookup=self.inventory.live.get,
+            lookup=self.inventory.lookup,
         )
 
         def publish(desired: dict[Any, dict[str, Any]], protected: Any) -> None:
@@ -173,7 +174,7 @@ class Jobs:
         if result.public_key:
             record.public_key = result.public_key
         if result.inventory is not None:
-            record.applied = result.inventory
+            record.applied = [intern_key(k) for k in result.inventory]
         await self._refresh_status(record, term)
         phase = result.outcome.phase
         if record.deleting:

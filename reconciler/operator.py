@@ -4,7 +4,8 @@ kopf does the watching (FluxConfigs; the objects we render, filtered on the
 server by our ``managed-by`` label; our Lease), with its own reconnects,
 410 relists and 429/5xx backoff. Watch events only update the ``Inventory``
 and queue keys (``on.event`` handlers: no kopf annotations, no diff-base
-copies of the spec in annotations, no kopf finalizers). ``workers`` asyncio
+copies of the spec in annotations nor built per event (``NoDiffBase``), no kopf
+finalizers, no kopf memory kept per object (``EventMemories``). ``workers`` asyncio
 tasks (``reconciler.jobs``) take keys from the ``WorkQueue`` and run ``reconciler.actions`` in
 threads with one sync lightkube client each (field manager
 ``fluxgitops-reconciler``), fenced: every write checks the Lease term the job
@@ -34,6 +35,7 @@ from typing import Any
 
 import httpx2
 import kopf
+from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 from lightkube import AsyncClient
 from lightkube.config.kubeconfig import SingleConfig
 
@@ -106,6 +108,46 @@ class EndlessBackoff:
             yield self.cap
 
 
+class EventMemories(ResourceMemories):
+    """kopf's per-object memory, made afresh for each event and never kept.
+
+    kopf keeps one ``ResourceMemory`` per object it ever saw (a memo copy, a
+    throttler, indexing and daemon state: ≈ 0.8 KB each, 2.3 MiB at 500
+    configurations); with only ``on.event`` handlers, no daemons, indexes or
+    kopf patches, none of it carries anything from one event to the next.
+    """
+
+    async def recall(
+        self,
+        raw_body: Any,
+        *,
+        memobase: Any = None,
+        noticed_by_listing: bool = False,
+        ephemeral: bool = False,
+    ) -> ResourceMemory:
+        """A fresh memory for this event (``ephemeral`` always)."""
+        memory: ResourceMemory = await super().recall(
+            raw_body, memobase=memobase, noticed_by_listing=noticed_by_listing, ephemeral=True
+        )
+        return memory
+
+
+class NoDiffBase(kopf.DiffBaseStorage):
+    """No diff-base: kopf builds one for every event (two deep copies of the whole body, ~1/3
+    of its per-event work here) for the change handlers only, and there are none."""
+
+    def build(self, *, body: Any, extra_fields: Any = None) -> Any:
+        """An empty essence."""
+        return {}
+
+    def fetch(self, *, body: Any) -> Any:
+        """Nothing stored."""
+        return None
+
+    def store(self, *, body: Any, patch: Any, essence: Any) -> None:
+        """Nothing to store (only change handlers would)."""
+
+
 def _api(api_version: str, kind: str) -> tuple[str, str]:
     """(apiVersion, plural) — the two-argument kopf selector of a kind."""
     register_kinds()
@@ -150,11 +192,12 @@ class Reconciler(Jobs):
     def _settings(self) -> kopf.OperatorSettings:
         settings = kopf.OperatorSettings()
         settings.posting.enabled = False  # status and logs, not Kubernetes Events
+        settings.persistence.diffbase_storage = NoDiffBase()  # event handlers never diff
         settings.scanning.disabled = True  # no CRD/namespace list-watch: fewer RBAC rights
         settings.watching.inactivity_timeout = 30.0  # a silent stream is re-opened
         settings.watching.reconnect_backoff = 0.5
         settings.watching.chunk_size = 100  # lists of thousands of objects, in pages
-        settings.queueing.idle_timeout = 1.0  # per-object workers go soon: ~20% less RSS at 500
+        settings.queueing.idle_timeout = 0.2  # per-object workers go soon: a cold start holds fewer
         settings.networking.request_timeout = self.options.request_timeout
         settings.networking.error_backoffs = EndlessBackoff()
         selector = f"{LABEL_MANAGED_BY}=fluxgitops"
@@ -210,6 +253,7 @@ class Reconciler(Jobs):
             clusterwide=not namespaces,
             namespaces=namespaces,
             standalone=True,  # replicas coordinate through the Lease, not kopf peering
+            memories=EventMemories(),
             liveness_endpoint=self.options.liveness_endpoint,
             stop_flag=stop_flag,
             ready_flag=ready_flag,

@@ -13,6 +13,7 @@ from fluxgitops.kube.boundary import translate
 from fluxgitops.manifest import Manifest
 from reconciler.actions import is_temporary, retry_after
 from reconciler.inventory import Inventory
+from reconciler.operator import EventMemories
 from reconciler.workqueue import Backoff, WorkQueue
 from tests.kube.test_boundary import api_error
 
@@ -78,3 +79,36 @@ def test_retry_after_is_honoured_and_unreachable_is_temporary() -> None:
     throttled = api_error(429, {"Retry-After": "7"})
     assert retry_after(translate(throttled, "FluxConfig a/b")) == 7.0
     assert is_temporary(ClusterUnavailableError("down"))
+
+
+def test_kopf_memories_are_made_per_event_and_never_kept() -> None:
+    memories = EventMemories()
+    body = {"metadata": {"uid": "u-1", "name": "c", "namespace": "n"}}
+
+    async def scenario() -> tuple[Any, Any]:
+        return await memories.recall(body), await memories.recall(body)
+
+    first, second = asyncio.run(scenario())
+    assert first is not second
+    assert list(memories.iter_all_memories()) == []
+
+
+def test_a_record_keeps_its_body_packed_and_hands_out_copies() -> None:
+    inventory = Inventory()
+    config = {
+        "apiVersion": "fluxgitops.io/v1",
+        "kind": "FluxConfig",
+        "metadata": {"name": "c", "namespace": "n", "generation": 2, "resourceVersion": "7"},
+        "spec": {"suspend": True, "sourceKind": "GitRepository"},
+        "status": {"observedGeneration": 1},
+    }
+    inventory.fluxconfig_event(None, config)
+    record = inventory.configs[("n", "c")]
+    assert (record.generation, record.suspended, record.status) == (
+        2,
+        True,
+        {"observedGeneration": 1},
+    )
+    body = record.body
+    body["spec"]["suspend"] = False
+    assert record.body == view(config)
