@@ -6,15 +6,21 @@ inputs into one ``Desired`` per call (``desire``: parsed, rendered, identity,
 namespaces), say what forces a replacement (``replaces``) and what status to
 report (``status``). Server-side apply, stale-object removal, finalizer-aware
 delete and refresh are here, once. The provider is pickled into state by
-reference (keep this module path stable): no import side effects, no stored
-client or credentials — it connects inside each method from the
-``kubeconfig`` / ``kubeconfig_content`` / ``context`` inputs. Subclassed by
+reference (keep this module path stable): no import side effects, no client or
+credentials on the provider object — each method gets its client from the
+``kubeconfig`` / ``kubeconfig_content`` / ``context`` inputs through ``client_for``,
+one client per cluster per provider process (a module-level cache the engine's
+concurrent calls share; never pickled, never in state). Subclassed by
 ``providers.fluxconfig`` and ``providers.manifests``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
+import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +38,12 @@ from pulumi.dynamic import (
 
 from fluxgitops.diff import diff_manifests, normalize, project
 from fluxgitops.errors import SECRET_MASK, SpecError
-from fluxgitops.kube.apply import apply_manifests, delete_objects, ensure_namespace, read_objects
+from fluxgitops.kube.apply import (
+    apply_concurrently,
+    delete_objects,
+    ensure_namespace,
+    read_objects,
+)
 from fluxgitops.kube.client import connect
 from fluxgitops.render import Manifest, ObjectKey
 from fluxgitops.render.manifest import SECRET_DATA_FIELDS
@@ -84,9 +95,38 @@ def key_index(props: dict[str, Any]) -> dict[str, str]:
     return dict(props.get("object_keys") or {})
 
 
+_CLIENTS: dict[tuple[Any, ...], Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def connection_key(props: dict[str, Any]) -> tuple[Any, ...]:
+    """What identifies a cluster connection: the connection inputs, the kubeconfig file's
+    modification time and size (a rewritten file is a new connection) and ``$KUBECONFIG`` when
+    no path is given. Inline content is represented by its SHA-256 only."""
+    path, context, content = (props.get(name) for name in CONNECTION_INPUTS)
+    stamp: tuple[int, int] | None = None
+    if path:
+        with contextlib.suppress(OSError):
+            info = os.stat(path)
+            stamp = (info.st_mtime_ns, info.st_size)
+    digest = hashlib.sha256(str(content).encode()).hexdigest() if content else None
+    default = None if (path or content) else os.environ.get("KUBECONFIG")
+    return (path, stamp, context, digest, default)
+
+
 def client_for(props: dict[str, Any]) -> Client:
-    """A client for the cluster named by the inputs (built per call, never stored)."""
-    return connect(props.get("kubeconfig"), props.get("context"), props.get("kubeconfig_content"))
+    """The client for the cluster named by the inputs: one per cluster per provider process,
+    shared by the engine's concurrent calls (a module-level cache: never pickled, never in
+    state, nothing stored on the provider object)."""
+    key = connection_key(props)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = connect(
+                props.get("kubeconfig"), props.get("context"), props.get("kubeconfig_content")
+            )
+            _CLIENTS[key] = client
+    return client
 
 
 @dataclass(frozen=True)
@@ -231,7 +271,7 @@ class ObjectSetProvider(ResourceProvider):
         client = client_for(props)
         for namespace in desired.namespaces:
             ensure_namespace(client, namespace)
-        live = apply_manifests(client, mine, force=bool(props.get("force_conflicts", False)))
+        live = apply_concurrently(client, mine, force=bool(props.get("force_conflicts", False)))
         current = {key_string(m.key): m.key.api_version for m in mine}
         stale = [parse_key(t, api) for t, api in previous.items() if t not in current]
         stale = [k for k in stale if not self.protected(client, k, props)]
