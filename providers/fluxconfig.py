@@ -7,7 +7,8 @@ Inputs: ``spec`` (the configuration without secret values), ``secrets``
 property paths; nothing is applied) and adds ``objects``, the rendered objects
 with Secret values masked, so ``pulumi preview --diff`` shows which object and
 field changes. ``name``, ``namespace`` and ``scope`` changes replace. Outputs
-add ``object_keys``, ``compliance_state``, ``compliance_message``,
+are the inputs without ``objects`` plus ``objects_digest`` (what the diff compares),
+``object_keys``, ``compliance_state``, ``compliance_message``,
 ``source_synced_commit_id``, ``repository_public_key``. With the reconciler
 off, an SSH source without a key fails the check (nothing would generate it).
 Create and update end when the objects are applied; ``waitForReconciliation``

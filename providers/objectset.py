@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -88,6 +89,32 @@ def masked_body(body: dict[str, Any]) -> dict[str, Any]:
 def preview_objects(manifests: list[Manifest]) -> dict[str, Any]:
     """Object key → masked body: what ``pulumi preview`` shows and diffs."""
     return {key_string(m.key): m.masked() for m in manifests}
+
+
+OBJECTS_DIGEST = "objects_digest"
+"""The output recording what an apply applied: the digest of its masked objects. The
+objects themselves are an input (``check`` adds them, so ``pulumi preview --diff`` shows
+each object's field changes from the inputs stored with the state); outputs carry only
+their digest, so state, the engine's messages and ``diff`` handle each object once."""
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with integral floats as ints: numbers cross the engine's gRPC as floats."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def objects_digest(objects: dict[str, Any]) -> str:
+    """SHA-256 of ``preview_objects`` output as canonical JSON, the same before and after the
+    objects crossed the engine's gRPC (Secret values are masked: a configuration's show in its
+    ``secrets`` input)."""
+    text = json.dumps(_canonical(objects), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def key_index(props: dict[str, Any]) -> dict[str, str]:
@@ -199,7 +226,9 @@ class ObjectSetProvider(ResourceProvider):
         return self.checked(news, desired)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Changed when an object, a secret or the connection changes."""
+        """Changed when an object, a secret or the connection changes. The rendered objects are
+        compared by digest with what the last apply recorded (``objects_digest``); field by
+        field when the outputs hold objects (a refresh read them live)."""
         replaces = self.replaces(olds, news)
         desired = news.get("objects")  # check() rendered them already
         if not isinstance(desired, dict):
@@ -207,8 +236,11 @@ class ObjectSetProvider(ResourceProvider):
                 desired = preview_objects(self.desire(news).manifests)
             except SpecError:
                 return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
-        old_objects = [dict(body) for body in (olds.get("objects") or {}).values()]
-        changed = not diff_manifests(old_objects, [dict(b) for b in desired.values()]).empty
+        if isinstance(olds.get("objects"), dict):  # state before 0.2, or a refresh's live objects
+            old_objects = [dict(body) for body in olds["objects"].values()]
+            changed = not diff_manifests(old_objects, [dict(b) for b in desired.values()]).empty
+        else:
+            changed = olds.get(OBJECTS_DIGEST) != objects_digest(desired)
         for name in ("secrets", *CONNECTION_INPUTS, *self.extra_inputs):
             changed = changed or (olds.get(name) or None) != (news.get(name) or None)
         return DiffResult(
@@ -278,8 +310,8 @@ class ObjectSetProvider(ResourceProvider):
         if stale:
             self._delete(client, stale, props)
         return {
-            **copy.deepcopy(props),
-            "objects": preview_objects(desired.manifests),
+            **copy.deepcopy({k: v for k, v in props.items() if k != "objects"}),
+            OBJECTS_DIGEST: objects_digest(preview_objects(desired.manifests)),
             "object_keys": current,
             **self.status(live),
         }
