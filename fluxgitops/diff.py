@@ -16,8 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from deepdiff import DeepDiff
-
 from fluxgitops.errors import SECRET_MASK
 from fluxgitops.render.manifest import SECRET_DATA_FIELDS, Manifest, ObjectKey
 from fluxgitops.render.meta import FIELD_MANAGER
@@ -194,6 +192,8 @@ def diff_objects(
         before = project(before, after, owned_fields(old))
     if before == after:
         return []  # the common case (no change) without deepdiff's tree walk
+    from deepdiff import DeepDiff  # noqa: PLC0415  (only when something changed: a slow import)
+
     secret = _is_secret(new) or _is_secret(old)
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
     found: list[FieldChange] = []

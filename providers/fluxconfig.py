@@ -29,14 +29,12 @@ from fluxgitops.errors import FluxGitOpsError, SourceCheckError, SourceUnavailab
 from fluxgitops.kinds import RBAC_KINDS, SOURCE_KINDS
 from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import resource_for
-from fluxgitops.kube.discovery import cluster_scoped_kinds
 from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
-from fluxgitops.sourcecheck import check_source
 from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
 from fluxgitops.spec.extension import MultiTenancy
+from fluxgitops.spec.parse import ssh_key_problems
 from fluxgitops.spec.redact import merge_secrets
-from fluxgitops.stack import ssh_key_problems
 from fluxgitops.status import compliance, synced_commit
 from providers.objectset import (
     TYPE_MODULE,
@@ -110,6 +108,11 @@ class FluxConfigurationProvider(ObjectSetProvider):
             return result
         if spec.git_repository is None:
             return result
+        # imported here: Git and discovery cost the provider process a fifth of its start-up,
+        # and only source checks need them
+        from fluxgitops.kube.discovery import cluster_scoped_kinds  # noqa: PLC0415
+        from fluxgitops.sourcecheck import check_source  # noqa: PLC0415
+
         # the cluster's own multi-tenancy setting, as `fluxgitops validate --sources` uses it
         extension = FluxExtensionSpec(
             multi_tenancy=MultiTenancy(enforce=bool(news.get("multi_tenancy", True)))
