@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import threading
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -37,6 +41,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+import fluxgitops
 from fluxgitops.diff import diff_manifests, normalize, project
 from fluxgitops.errors import SECRET_MASK, SpecError
 from fluxgitops.kube.apply import (
@@ -89,6 +94,30 @@ def masked_body(body: dict[str, Any]) -> dict[str, Any]:
 def preview_objects(manifests: list[Manifest]) -> dict[str, Any]:
     """Object key → masked body: what ``pulumi preview`` shows and diffs."""
     return {key_string(m.key): m.masked() for m in manifests}
+
+
+RENDERED_BY = "rendered_by"
+"""A checked input: the ``render_fingerprint`` of the code that rendered ``objects``."""
+DERIVED_INPUTS = ("objects", RENDERED_BY, "source_report", "__provider")
+"""Inputs ``check`` computes (or the SDK adds) rather than the program sets."""
+
+
+@functools.cache
+def render_fingerprint() -> str:
+    """What renders objects in this process: a digest of the ``fluxgitops`` and ``providers``
+    sources and of the versions of the libraries that parse the inputs. A check reuses the
+    last check's objects only under the same fingerprint, so any upgrade renders again."""
+    digest = hashlib.sha256()
+    roots = (Path(fluxgitops.__file__).parent, Path(__file__).parent)
+    sources = [path for root in roots for path in sorted(root.rglob("*.py"))]
+    if not sources:  # no sources to vouch for the code (a frozen build): never reuse
+        return uuid.uuid4().hex
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    for dist in ("pydantic", "pydantic-core", "PyYAML"):
+        digest.update(f"{dist}=={importlib.metadata.version(dist)}".encode())
+    return digest.hexdigest()
 
 
 OBJECTS_DIGEST = "objects_digest"
@@ -189,9 +218,20 @@ class ObjectSetProvider(ResourceProvider):
 
     def checked(self, news: dict[str, Any], desired: Desired) -> CheckResult:
         """The check result for valid inputs (subclasses add their own checks)."""
+        objects = preview_objects(desired.manifests)
         return CheckResult(
-            {**copy.deepcopy(news), "objects": preview_objects(desired.manifests)}, []
+            {**copy.deepcopy(news), "objects": objects, RENDERED_BY: render_fingerprint()}, []
         )
+
+    def reusable(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """True when ``olds`` (the last checked inputs) hold objects rendered by this code
+        from the same inputs: then they are this check's objects too."""
+        if not isinstance(olds.get("objects"), dict):
+            return False
+        if olds.get(RENDERED_BY) != render_fingerprint():
+            return False
+        names = (olds.keys() | news.keys()) - set(DERIVED_INPUTS)
+        return all(olds.get(name) == news.get(name) for name in names)
 
     def after_apply(
         self, props: dict[str, Any], desired: Desired, outs: dict[str, Any]
@@ -210,8 +250,13 @@ class ObjectSetProvider(ResourceProvider):
 
     # ------------------------------------------------------------ the provider protocol
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate and render; every error becomes a failure with its property path."""
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate and render; every error becomes a failure with its property path. Inputs
+        unchanged since the last check (``reusable``) keep its objects, unparsed."""
+        if self.reusable(olds, news):
+            return CheckResult(
+                {**news, "objects": olds["objects"], RENDERED_BY: olds[RENDERED_BY]}, []
+            )
         try:
             desired = self.desire(news)
         except SpecError as exc:

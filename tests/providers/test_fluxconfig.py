@@ -25,7 +25,14 @@ from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.gitserver import DEFAULT_BRANCH, GitServer
 from providers.fluxconfig import FluxConfigurationProvider
-from providers.objectset import OBJECTS_DIGEST, client_for, objects_digest
+from providers.objectset import (
+    OBJECTS_DIGEST,
+    RENDERED_BY,
+    Desired,
+    client_for,
+    objects_digest,
+    render_fingerprint,
+)
 
 TOKEN = "ghp_provider-test-token-0123"
 _names = itertools.count()
@@ -115,6 +122,48 @@ def test_check_adds_masked_preview_objects(
     assert f"Kustomization {ns}/{name}-apps" in objects
     assert objects[f"Secret {ns}/{name}-auth"]["data"]["password"] == "[secret]"
     assert TOKEN not in repr(objects)
+
+
+class NoRender(FluxConfigurationProvider):
+    """A provider that fails if it parses or renders."""
+
+    def desire(self, props: dict[str, Any]) -> Desired:
+        raise AssertionError("rendered again")
+
+
+def test_unchanged_inputs_reuse_the_last_checks_objects(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any]
+) -> None:
+    checked = engine_round_trip(provider.check({}, inputs).inputs)
+    again = NoRender().check(checked, copy.deepcopy(inputs))
+    assert again.failures == []
+    assert again.inputs["objects"] == checked["objects"]
+    assert again.inputs[RENDERED_BY] == render_fingerprint()
+
+
+def test_changed_inputs_render_again(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any]
+) -> None:
+    checked = provider.check({}, inputs).inputs
+    inputs["spec"]["kustomizations"]["apps"]["prune"] = True
+    with pytest.raises(AssertionError, match="rendered again"):
+        NoRender().check(checked, inputs)
+
+
+def test_objects_rendered_by_other_code_render_again(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any]
+) -> None:
+    checked = {**provider.check({}, inputs).inputs, RENDERED_BY: "an older fluxgitops"}
+    with pytest.raises(AssertionError, match="rendered again"):
+        NoRender().check(checked, inputs)
+
+
+def test_source_checks_never_reuse_the_last_objects(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any]
+) -> None:
+    checked = provider.check({}, inputs).inputs
+    with pytest.raises(AssertionError, match="rendered again"):
+        NoRender().check({**checked, "source_check": "warn"}, {**inputs, "source_check": "warn"})
 
 
 def test_create_applies_every_object(
