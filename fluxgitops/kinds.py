@@ -5,8 +5,9 @@ whether ``render_configuration`` produces it. Every list of kinds elsewhere is
 derived from ``CATALOGUE`` here: the generic resources lightkube registers
 (``kube.client``), the kinds whose Ready decides compliance (``status``), the
 source kinds, what the reconciler watches and cleans up (``MANAGED_KINDS``),
-what ``plan`` lists as owned (``OWNED_KINDS``), the RBAC objects shared by
-every configuration of a namespace (``RBAC_KINDS``), the cluster-scoped kinds
+what ``plan`` lists (``PLANNED_KINDS``) and finds by label (``OWNED_KINDS``),
+the RBAC objects shared by every configuration of a namespace
+(``RBAC_KINDS``), the cluster-scoped kinds
 and the reconciler's RBAC rules (``render.extension``). Pure; imported by
 everything that needs to know what a kind is.
 """
@@ -137,7 +138,12 @@ reconciler watches (by label) and cleans up."""
 OWNED_KINDS: tuple[tuple[str, str], ...] = tuple(
     (k.api_version, k.kind) for k in CATALOGUE if k.rendered and k.role != "rbac"
 )
-"""What ``plan`` lists by label as a configuration's own (the shared RBAC is not)."""
+"""What ``plan`` finds by label as a configuration's orphans: labelled objects no inventory
+records (the shared RBAC is the namespace's, not a configuration's)."""
+
+PLANNED_KINDS: tuple[Kind, ...] = tuple(k for k in CATALOGUE if k.rendered)
+"""What ``plan`` lists, once per kind and namespace (cluster-wide when cluster-scoped): every
+kind ``render_configuration`` produces, the FluxConfig (with its inventory) included."""
 
 
 def rendered_plurals(api_version: str) -> list[str]:

@@ -1,23 +1,27 @@
 """The plan: what would change on each cluster, per configuration, object and field.
 
 ``stack_plan`` compares every configuration of a stack with what a cluster
-holds, read through a ``LiveReader`` (``fluxgitops.kube.live`` implements it
-with the Kubernetes API): the rendered objects against the live ones, the
-configuration's labelled objects no longer rendered as deletions, and every
-live FluxConfig the stack no longer lists as a removed configuration — what
-``pulumi preview`` deletes. Objects the in-cluster reconciler owns (the SSH key
-Secret it generates) are never "removed". ``to_text``, ``to_markdown`` and
-``to_json`` print a ``Plan`` for a terminal, a pull-request comment (``diff``
-blocks with the marker in column 0, so GitHub colours them) and machines. A
-change appears once: the FluxConfig, which mirrors the Flux objects, is only
-shown when nothing else of its configuration changes. Secret values never
-appear (the diff masks them). ``exit_code`` follows ``terraform plan
--detailed-exitcode``: 0 no change, 2 changes. Called by ``fluxgitops plan`` and
-``benchmarks/plan.py``. Pure: the reader does the I/O.
+holds, read once per cluster through a ``LiveReader`` (``fluxgitops.kube.live``
+implements it with one LIST per kind, per namespace or cluster-wide): the
+rendered objects against the live ones; what the configuration owns but no
+longer renders — its FluxConfig's ``status.inventory``
+(``fluxconfig.ownership.owned_keys``), plus objects labelled for it that no
+inventory records (``Live.labelled_orphans``) — as deletions; and every live
+FluxConfig the stack no longer lists as a removed configuration — what ``pulumi
+preview`` deletes. Objects the in-cluster reconciler owns (the SSH key Secret
+it generates) are never "removed". ``to_text``, ``to_markdown`` and ``to_json``
+print a ``Plan`` for a terminal, a pull-request comment (``diff`` blocks with
+the marker in column 0, so GitHub colours them) and machines. A change appears
+once: the FluxConfig, which mirrors the Flux objects, is only shown when
+nothing else of its configuration changes. Secret values never appear (the diff
+masks them). ``exit_code`` follows ``terraform plan -detailed-exitcode``: 0 no
+change, 2 changes. Called by ``fluxgitops plan`` and ``benchmarks/plan.py``.
+Pure: the reader does the I/O.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,9 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fluxgitops.diff import FieldChange, ManifestDiff, ObjectChange, diff_manifests
+from fluxgitops.fluxconfig.ownership import inventory_keys, owned_keys
+from fluxgitops.kinds import OWNED_KINDS, RBAC_KINDS
 from fluxgitops.render import RenderOptions, render_configuration
 from fluxgitops.render.manifest import Manifest, ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_KIND, auth_secret_name
+from fluxgitops.render.meta import (
+    FLUXCONFIG_API_VERSION,
+    FLUXCONFIG_KIND,
+    LABEL_CONFIGURATION,
+    LABEL_MANAGED_BY,
+    auth_secret_name,
+)
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.stack import Cluster, StackConfig
 
@@ -36,20 +48,117 @@ SHOWN_SECTIONS_SKIPPED = ("apiVersion", "kind", "metadata", "status")
 DESTRUCTIVE = "destructive: prune: true, Flux deletes every object it applied"
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What one cluster holds of the kinds a plan reads, from one LIST per kind and namespace
+    (or one per kind for the whole cluster): every object, by key."""
+
+    objects: Mapping[ObjectKey, Mapping[str, Any]]
+    listed: frozenset[tuple[str, str, str]]
+    """(apiVersion, kind, namespace) listed — an object of these absent from ``objects`` does
+    not exist; namespace ``EVERYWHERE``: the kind was listed in every namespace (or is
+    cluster-scoped). A kind the API server does not serve is listed, with no objects."""
+
+    def covers(self, key: ObjectKey) -> bool:
+        """True when the snapshot says whether ``key`` exists."""
+        return (key.api_version, key.kind, EVERYWHERE) in self.listed or (
+            key.api_version,
+            key.kind,
+            key.namespace,
+        ) in self.listed
+
+
+EVERYWHERE = "*"
+"""``Snapshot.listed`` namespace of a kind listed cluster-wide."""
+
+
 class LiveReader(Protocol):
     """What a plan reads from one cluster (``fluxgitops.kube.live.ClusterReader``)."""
 
+    def snapshot(self, namespaces: Sequence[str]) -> Snapshot:
+        """Every object of ``fluxgitops.kinds.PLANNED_KINDS`` in ``namespaces`` (cluster-scoped
+        kinds: all of them)."""
+        ...
+
     def read(self, keys: Sequence[ObjectKey]) -> Mapping[ObjectKey, Mapping[str, Any] | None]:
-        """The live objects with these keys (None: absent)."""
+        """The live objects with these keys (None: absent): for the few a snapshot does not
+        cover (an inventory naming a namespace the stack does not use)."""
         ...
 
-    def owned(self, namespace: str, configuration: str) -> list[Mapping[str, Any]]:
-        """Live objects labelled as generated for ``configuration`` in ``namespace``."""
-        ...
 
-    def configurations(self, namespaces: Sequence[str]) -> list[tuple[str, str]]:
+class Live:
+    """One cluster's objects for a plan: the snapshot, and a read for what it does not cover."""
+
+    def __init__(self, reader: LiveReader, namespaces: Sequence[str]) -> None:
+        self.reader = reader
+        self.snapshot = reader.snapshot(namespaces)
+        self.extra: dict[ObjectKey, Mapping[str, Any] | None] = {}
+
+    def get(self, keys: Iterable[ObjectKey]) -> dict[ObjectKey, Mapping[str, Any]]:
+        """The live objects among ``keys`` (absent ones left out), in the order given."""
+        keys = list(keys)
+        missing = [k for k in keys if not self.snapshot.covers(k) and k not in self.extra]
+        if missing:
+            self.extra.update(self.reader.read(missing))
+        found: dict[ObjectKey, Mapping[str, Any]] = {}
+        for key in keys:
+            body = (
+                self.snapshot.objects.get(key) if self.snapshot.covers(key) else self.extra.get(key)
+            )
+            if body is not None:
+                found[key] = body
+        return found
+
+    def fluxconfig(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The live FluxConfig ``namespace/name`` (None: absent)."""
+        key = ObjectKey(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, namespace, name)
+        return self.get([key]).get(key)
+
+    def configurations(self, namespaces: Iterable[str]) -> list[tuple[str, str]]:
         """(namespace, name) of every live FluxConfig fluxgitops manages in ``namespaces``."""
-        ...
+        wanted = set(namespaces)
+        return sorted(
+            (k.namespace, k.name)
+            for k, body in self.snapshot.objects.items()
+            if k.kind == FLUXCONFIG_KIND
+            and k.namespace in wanted
+            and _labels(body).get(LABEL_MANAGED_BY) == "fluxgitops"
+        )
+
+    def labelled_orphans(
+        self, namespace: str, configuration: str, owned: Iterable[ObjectKey]
+    ) -> list[Mapping[str, Any]]:
+        """Objects labelled as generated for ``configuration`` in ``namespace`` that are not in
+        ``owned`` nor in any live FluxConfig's inventory: applied before an inventory recorded
+        them (a crash, a stack older than the inventory). The label listing's only use."""
+        skip = set(owned) | self.inventoried
+        labelled = self.labelled.get((namespace, configuration), [])
+        return [body for key, body in labelled if key not in skip]
+
+    @functools.cached_property
+    def labelled(self) -> dict[tuple[str, str], list[tuple[ObjectKey, Mapping[str, Any]]]]:
+        """(namespace, configuration label) → the objects of ``OWNED_KINDS`` carrying it."""
+        found: dict[tuple[str, str], list[tuple[ObjectKey, Mapping[str, Any]]]] = {}
+        for key, body in self.snapshot.objects.items():
+            configuration = _labels(body).get(LABEL_CONFIGURATION)
+            if configuration and (key.api_version, key.kind) in OWNED_KINDS:
+                found.setdefault((key.namespace, str(configuration)), []).append((key, body))
+        return found
+
+    @functools.cached_property
+    def inventoried(self) -> set[ObjectKey]:
+        """Every key some live FluxConfig's inventory records."""
+        return {
+            key
+            for k, body in self.snapshot.objects.items()
+            if k.kind == FLUXCONFIG_KIND
+            for key in inventory_keys(body.get("status"))
+        }
+
+
+def _labels(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    labels: Mapping[str, Any] = (body.get("metadata") or {}).get("labels") or {}
+    return labels
 
 
 @dataclass(frozen=True)
@@ -117,21 +226,40 @@ def reconciler_owned(spec: FluxConfigurationSpec, reconciler: bool) -> frozenset
     return frozenset({ObjectKey("v1", "Secret", spec.namespace, auth_secret_name(spec.name))})
 
 
+def owned_deletions(
+    live: Live,
+    namespace: str,
+    name: str,
+    rendered: Sequence[ObjectKey],
+    keep: Iterable[ObjectKey],
+) -> list[Mapping[str, Any]]:
+    """The live objects configuration ``namespace/name`` owns beyond what it ``rendered``: its
+    FluxConfig (when not rendered: a removed configuration), what that FluxConfig's inventory
+    records (``fluxconfig.ownership.owned_keys``) and its labelled orphans; never ``keep`` nor
+    the namespace's shared RBAC (removed with the last configuration there)."""
+    itself = ObjectKey(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, namespace, name)
+    owned = owned_keys(live.fluxconfig(namespace, name), [*rendered, itself])
+    skip = set(rendered) | set(keep)
+    inventory = [k for k in owned if k not in skip and k.kind not in RBAC_KINDS]
+    extra = list(live.get(inventory).values())
+    orphans = [
+        body
+        for body in live.labelled_orphans(namespace, name, owned)
+        if Manifest(body).key not in skip
+    ]
+    return [*extra, *orphans]
+
+
 def configuration_diff(
-    cluster: Cluster, spec: FluxConfigurationSpec, reader: LiveReader
+    cluster: Cluster, spec: FluxConfigurationSpec, desired: Sequence[Manifest], live: Live
 ) -> ManifestDiff:
-    """Rendered vs live objects of one configuration; labelled objects no longer rendered are
-    deletions, except what the reconciler owns."""
-    options = RenderOptions(multi_tenancy=cluster.extension.multi_tenancy.enforce)
-    desired = render_configuration(spec, options)
-    live = {k: dict(v) for k, v in reader.read([m.key for m in desired]).items() if v}
+    """Rendered vs live objects of one configuration; what it owns but no longer renders (its
+    inventory, its labelled orphans) are deletions, except what the reconciler owns."""
+    keys = [m.key for m in desired]
+    current = [dict(b) for b in live.get(keys).values()]
     keep = reconciler_owned(spec, cluster.extension.reconciler.enabled)
-    extra = []
-    for body in reader.owned(spec.namespace, spec.name):
-        key = Manifest(body).key
-        if key not in live and key not in keep:
-            extra.append(dict(body))
-    return diff_manifests([*live.values(), *extra], desired, live=True)
+    extra = [dict(b) for b in owned_deletions(live, spec.namespace, spec.name, keys, keep)]
+    return diff_manifests([*current, *extra], list(desired), live=True)
 
 
 def stack_plan(
@@ -140,7 +268,8 @@ def stack_plan(
     stack: str = "",
     recorded: Mapping[str, Iterable[tuple[str, str]]] | None = None,
 ) -> Plan:
-    """Every kubernetes-backend cluster of ``config`` against what it holds. Configurations
+    """Every kubernetes-backend cluster of ``config`` against what it holds, read once per
+    cluster (``LiveReader.snapshot`` of the namespaces the configurations use). Configurations
     the stack no longer lists come last, as deletions: those Pulumi's state ``recorded`` per
     cluster (what ``pulumi up`` would delete), or without a state the live FluxConfigs in the
     namespaces the stack uses (another stack's configurations elsewhere are not ours)."""
@@ -153,18 +282,22 @@ def stack_plan(
                 "`fluxgitops preview` shows its ARM changes"
             )
             continue
-        reader = reader_for(cluster)
-        wanted = set()
-        for spec in cluster.configurations:
-            wanted.add((spec.namespace, spec.name))
-            diff = configuration_diff(cluster, spec, reader)
+        options = RenderOptions(multi_tenancy=cluster.extension.multi_tenancy.enforce)
+        rendered = [(spec, render_configuration(spec, options)) for spec in cluster.configurations]
+        wanted = {(spec.namespace, spec.name) for spec, _ in rendered}
+        stated = set(recorded.get(cluster.name, ())) if recorded is not None else set()
+        namespaces = {ns for ns, _ in wanted | stated}
+        namespaces |= {m.key.namespace for _, ms in rendered for m in ms if m.key.namespace}
+        live = Live(reader_for(cluster), sorted(namespaces))
+        for spec, desired in rendered:
+            diff = configuration_diff(cluster, spec, desired, live)
             items.append(ConfigurationPlan(cluster.name, f"{spec.namespace}/{spec.name}", diff))
         if recorded is not None:
-            known = set(recorded.get(cluster.name, ()))
+            known = stated
         else:
-            known = set(reader.configurations(sorted({ns for ns, _ in wanted})))
+            known = set(live.configurations({ns for ns, _ in wanted}))
         for namespace, name in sorted(known - wanted):
-            owned = [dict(b) for b in reader.owned(namespace, name)]
+            owned = [dict(b) for b in owned_deletions(live, namespace, name, [], ())]
             diff = diff_manifests(owned, [], live=True)
             items.append(ConfigurationPlan(cluster.name, f"{namespace}/{name}", diff, True))
     return Plan(tuple(items), stack, tuple(notes))

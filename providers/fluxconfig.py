@@ -1,8 +1,8 @@
 """The FluxConfiguration dynamic provider: one configuration applied to a cluster as Flux objects.
 
-Inputs: ``spec`` (the configuration without secret values), ``secrets``
-(dotted path → value, a Pulumi secret), ``kubeconfig`` / ``kubeconfig_content``
-/ ``context``, ``multi_tenancy``, ``force_conflicts``, ``remove_finalizers``,
+Inputs: ``spec`` (the configuration without secret values), ``secrets`` (dotted
+path → value, a Pulumi secret), ``kubeconfig`` / ``kubeconfig_content`` /
+``context``, ``multi_tenancy``, ``force_conflicts``, ``remove_finalizers``,
 ``delete_timeout``. Check validates with ``parse_configuration`` (failures with
 property paths; nothing is applied) and adds ``objects``, the rendered objects
 with Secret values masked, so ``pulumi preview --diff`` shows which object and
@@ -11,14 +11,18 @@ are the inputs without ``objects`` plus ``objects_digest`` (what the diff compar
 ``object_keys``, ``compliance_state``, ``compliance_message``,
 ``source_synced_commit_id``, ``repository_public_key``. With the reconciler
 off, an SSH source without a key fails the check (nothing would generate it).
-A check whose inputs and rendering code are those of the last check returns its
-objects without parsing (``ObjectSetProvider.reusable``): the spec models and the
-renderer are imported inside the methods that use them, so a no-change preview loads
-neither (they are a third of the provider process's start-up).
-Create and update end when the objects are applied; ``waitForReconciliation``
-(Azure's name) is ``providers.reconciliation``, a resource of its own. The
-machinery is in ``providers.objectset``; this module only says how to render
-and what to report. Used by ``components.flux_configuration``.
+With the reconciler off the provider records what it applied in the
+FluxConfig's ``status.inventory`` (``inventory_holder``) and reads it back in
+``read``, ``update`` and ``delete``, next to Pulumi state (stacks created
+before, a FluxConfig already gone). A check whose inputs and rendering code are
+those of the last check returns its objects without parsing
+(``ObjectSetProvider.reusable``): the spec models and the renderer are imported
+inside the methods that use them, so a no-change preview loads neither (they are
+a third of the provider process's start-up). Create and update end when the
+objects are applied; ``waitForReconciliation`` (Azure's name) is
+``providers.reconciliation``, a resource of its own. The machinery is in
+``providers.objectset``; this module only says how to render and what to
+report. Used by ``components.flux_configuration``.
 """
 
 from __future__ import annotations
@@ -174,6 +178,19 @@ class FluxConfigurationProvider(ObjectSetProvider):
             return any(
                 o.metadata.name != name for o in client.list(fluxconfig, namespace=namespace)
             )
+
+    def inventory_holder(self, props: dict[str, Any]) -> ObjectKey | None:
+        """The FluxConfig, when this provider applies every object itself (the reconciler is
+        off): its ``status.inventory`` records them, as the reconciler's does when it applies
+        them. With the reconciler on, the inventory is the reconciler's record and its
+        finalizer deletes what it lists, so the provider neither writes nor deletes from it."""
+        if props.get("reconciler_managed"):
+            return None
+        spec = props.get("spec") or {}
+        namespace, name = spec.get("namespace") or "default", spec.get("name")
+        if not name:
+            return None
+        return ObjectKey(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, str(namespace), str(name))
 
     def status(self, live: list[dict[str, Any]]) -> dict[str, Any]:
         """Compliance, synced commit and public key (from FluxConfig status when reconciled)."""

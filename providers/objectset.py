@@ -5,12 +5,15 @@ a list of Kubernetes objects rendered from its inputs: subclasses turn the
 inputs into one ``Desired`` per call (``desire``: parsed, rendered, identity,
 namespaces), say what forces a replacement (``replaces``) and what status to
 report (``status``). Server-side apply, stale-object removal, finalizer-aware
-delete and refresh are here, once. The provider is pickled into state by
-reference (keep this module path stable): no import side effects, no client or
-credentials on the provider object — each method gets its client from the
-``kubeconfig`` / ``kubeconfig_content`` / ``context`` inputs through ``client_for``,
-one client per cluster per provider process (a module-level cache the engine's
-concurrent calls share; never pickled, never in state). Subclassed by
+delete and refresh are here, once; when a subclass names an
+``inventory_holder`` (the FluxConfig), what was applied is recorded in its
+``status.inventory`` and read back (``fluxconfig.ownership.owned_keys``) next
+to Pulumi state. The provider is pickled into state by reference (keep this
+module path stable): no import side effects, no client or credentials on the
+provider object — each method gets its client from the ``kubeconfig`` /
+``kubeconfig_content`` / ``context`` inputs through ``client_for``, one client
+per cluster per provider process (a module-level cache the engine's concurrent
+calls share; never pickled, never in state). Subclassed by
 ``providers.fluxconfig`` and ``providers.manifests``.
 """
 
@@ -44,11 +47,14 @@ from pulumi.dynamic import (
 import fluxgitops
 from fluxgitops.diff import diff_manifests, normalize, project
 from fluxgitops.errors import SECRET_MASK, SpecError
+from fluxgitops.fluxconfig.ownership import owned_keys
 from fluxgitops.kube.apply import (
     apply_concurrently,
     delete_objects,
     ensure_namespace,
+    read_object,
     read_objects,
+    write_inventory,
 )
 from fluxgitops.kube.client import connect
 from fluxgitops.render import Manifest, ObjectKey
@@ -248,6 +254,12 @@ class ObjectSetProvider(ResourceProvider):
         """Extra outputs computed from the live objects."""
         return {}
 
+    def inventory_holder(self, props: dict[str, Any]) -> ObjectKey | None:
+        """The applied object whose ``status.inventory`` records what this provider applied
+        (written after every apply; read back by ``read``, ``update`` and ``delete`` next to
+        Pulumi state's ``object_keys``). None: Pulumi state alone."""
+        return None
+
     # ------------------------------------------------------------ the provider protocol
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -305,9 +317,13 @@ class ObjectSetProvider(ResourceProvider):
         return UpdateResult(self.after_apply(news, desired, outs))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Delete every object applied before, in reverse order, waiting for finalizers."""
+        """Delete every object applied before — what Pulumi state recorded and what the live
+        inventory holder records — in reverse order, waiting for finalizers."""
         client = client_for(props)
         keys = [parse_key(text, api) for text, api in key_index(props).items()]
+        holder = self.inventory_holder(props)
+        if holder is not None:
+            keys = owned_keys(read_object(client, holder), keys)
         self._delete(client, [k for k in keys if not self.protected(client, k, props)], props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -319,7 +335,13 @@ class ObjectSetProvider(ResourceProvider):
             desired = {}
         keys = {text: parse_key(text, api) for text, api in key_index(props).items()}
         keys |= {text: manifest.key for text, manifest in desired.items()}
-        live = read_objects(client, keys.values())
+        live: dict[ObjectKey, dict[str, Any] | None] = read_objects(client, keys.values())
+        holder = self.inventory_holder(props)
+        if holder is not None:  # what the live inventory records beyond state and the render
+            body = live[holder] if holder in live else read_object(client, holder)
+            extra = [k for k in owned_keys(body, keys.values()) if key_string(k) not in keys]
+            live |= read_objects(client, extra)
+            keys |= {key_string(k): k for k in extra}
         objects: dict[str, Any] = {}
         for text, key in keys.items():
             body = live[key]
@@ -350,10 +372,17 @@ class ObjectSetProvider(ResourceProvider):
             ensure_namespace(client, namespace)
         live = apply_concurrently(client, mine, force=bool(props.get("force_conflicts", False)))
         current = {key_string(m.key): m.key.api_version for m in mine}
-        stale = [parse_key(t, api) for t, api in previous.items() if t not in current]
+        before = [parse_key(t, api) for t, api in previous.items()]
+        holder = self.inventory_holder(props)
+        if holder is not None:  # the apply answered with the holder's status: its inventory
+            recorded = next((b for b in live if Manifest(b).key == holder), None)
+            before = owned_keys(recorded, before)
+        stale = [k for k in before if key_string(k) not in current]
         stale = [k for k in stale if not self.protected(client, k, props)]
         if stale:
             self._delete(client, stale, props)
+        if holder is not None:
+            write_inventory(client, holder, [m.key for m in mine if m.key != holder])
         return {
             **copy.deepcopy({k: v for k, v in props.items() if k != "objects"}),
             OBJECTS_DIGEST: objects_digest(preview_objects(desired.manifests)),

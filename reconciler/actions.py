@@ -49,7 +49,7 @@ from fluxgitops.errors import (
     TemporaryError,
 )
 from fluxgitops.fluxconfig.drift import view
-from fluxgitops.fluxconfig.ownership import inventory_keys
+from fluxgitops.fluxconfig.ownership import owned_keys
 from fluxgitops.fluxconfig.readback import (
     DesiredConfiguration,
     configuration_from_cr,
@@ -282,7 +282,7 @@ def _stale(
     keep = [desired.auth_secret]
     if desired.protected_settings is not None:
         keep.append(ObjectKey("v1", "Secret", desired.spec.namespace, desired.protected_settings))
-    recorded = inventory_keys(inp.body.get("status") or {})
+    recorded = owned_keys(inp.body)
     mine = [k for k in recorded if k.kind not in RBAC_KINDS] + list(inp.owned)
     candidates = stale_keys(mine, views, keep=keep)
     expected = labels_for(desired.spec.name, desired.spec.namespace)
@@ -468,7 +468,7 @@ def finalize(
             client,
             namespace,
             name,
-            inventory_keys(body.get("status") or {}),
+            owned_keys(body),
             others_remain=others_remain,
             timeout=0.5,
             remove_finalizers=overdue,

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fluxgitops.diff import ManifestDiff, diff_manifests
+from fluxgitops.fluxconfig.ownership import with_inventory
+from fluxgitops.kinds import PLANNED_KINDS
 from fluxgitops.plan import (
+    EVERYWHERE,
     LiveReader,
     Plan,
+    Snapshot,
     build_plan,
     stack_plan,
     to_json,
@@ -88,28 +92,24 @@ def test_no_changes_exit_code_zero() -> None:
 
 class DictReader:
     """A cluster's objects held in a dict, for the pure plan logic (the Kubernetes reader is
-    tested against a real API server in ``tests/cli/test_plan_cli.py``)."""
+    tested against a real API server in ``tests/kube/test_live.py``)."""
 
     def __init__(self, objects: list[dict[str, Any]]) -> None:
         self.objects = {Manifest(o).key: o for o in objects}
+        self.read_keys: list[ObjectKey] = []
+
+    def snapshot(self, namespaces: Sequence[str]) -> Snapshot:
+        listed = frozenset(
+            (k.api_version, k.kind, ns)
+            for k in PLANNED_KINDS
+            for ns in (namespaces if k.namespaced else [EVERYWHERE])
+        )
+        snap = Snapshot({}, listed)
+        return Snapshot({k: o for k, o in self.objects.items() if snap.covers(k)}, listed)
 
     def read(self, keys: Any) -> Mapping[ObjectKey, Mapping[str, Any] | None]:
+        self.read_keys += keys
         return {k: self.objects.get(k) for k in keys}
-
-    def owned(self, namespace: str, configuration: str) -> list[Mapping[str, Any]]:
-        return [
-            o
-            for k, o in self.objects.items()
-            if k.namespace == namespace
-            and o["metadata"].get("labels", {}).get("fluxgitops.io/configuration") == configuration
-        ]
-
-    def configurations(self, namespaces: Any) -> list[tuple[str, str]]:
-        return [
-            (k.namespace, k.name)
-            for k in self.objects
-            if k.kind == "FluxConfig" and k.namespace in namespaces
-        ]
 
 
 def _stack(*configurations: dict[str, Any], reconciler: bool = True) -> Any:
@@ -263,3 +263,84 @@ def test_azure_cluster_is_a_note_not_a_silent_skip() -> None:
         "cluster 'aks': backend 'azure' is not planned here; `fluxgitops preview` shows its "
         "ARM changes",
     )
+
+
+def _with_inventory(fluxconfig: dict[str, Any], keys: list[ObjectKey]) -> dict[str, Any]:
+    return {**fluxconfig, "status": with_inventory({}, keys)}
+
+
+def _unlabelled(raw: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
+    """A rendered object of ``raw`` renamed and stripped of its labels: only an inventory can
+    say it is the configuration's."""
+    body = next(o for o in _applied(raw) if o["kind"] == kind)
+    return {**body, "metadata": {"name": name, "namespace": body["metadata"]["namespace"]}}
+
+
+def _fluxconfig_with(raw: dict[str, Any], keys: list[ObjectKey]) -> list[dict[str, Any]]:
+    return [_with_inventory(o, keys) if o["kind"] == "FluxConfig" else o for o in _applied(raw)]
+
+
+def test_inventory_object_no_longer_rendered_is_a_deletion() -> None:
+    web = _raw(OLD_TOKEN)
+    old = _unlabelled(web, "Kustomization", "web-old")
+    live = [*_fluxconfig_with(web, [Manifest(old).key]), old]
+    plan = _plan(_stack(web), live)
+    assert [str(c.key) for c in _diff(plan, "apps/web").of("delete")] == [
+        "Kustomization apps/web-old"
+    ]
+
+
+def test_inventory_entry_already_gone_is_no_change() -> None:
+    web = _raw(OLD_TOKEN)
+    gone = ObjectKey("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "apps", "web-gone")
+    plan = _plan(_stack(web), _fluxconfig_with(web, [gone]))
+    assert not plan.changed, to_text(plan)
+
+
+def test_inventory_in_a_namespace_the_stack_does_not_use_is_read_by_key() -> None:
+    web = _raw(OLD_TOKEN)
+    far = {**_unlabelled(web, "Kustomization", "far")}
+    far["metadata"] = {**far["metadata"], "namespace": "elsewhere"}
+    reader = DictReader([*_fluxconfig_with(web, [Manifest(far).key]), far])
+    plan = stack_plan(_stack(web), lambda _c: reader, "t")
+    assert [str(c.key) for c in _diff(plan, "apps/web").of("delete")] == [
+        "Kustomization elsewhere/far"
+    ]
+    assert reader.read_keys == [Manifest(far).key]
+
+
+def test_labelled_object_in_another_inventory_is_not_an_orphan() -> None:
+    web, api = _raw(OLD_TOKEN), {**_raw(OLD_TOKEN), "name": "api"}
+    moved = _unlabelled(web, "Kustomization", "moved")
+    moved["metadata"]["labels"] = {"fluxgitops.io/configuration": "web"}
+    live = [*_applied(web), *_fluxconfig_with(api, [Manifest(moved).key]), moved]
+    plan = _plan(_stack(web, api), live)
+    assert _diff(plan, "apps/web").empty, to_text(plan)
+    assert [str(c.key) for c in _diff(plan, "apps/api").of("delete")] == [
+        "Kustomization apps/moved"
+    ]
+
+
+def test_removed_configuration_keeps_the_shared_rbac_of_its_inventory() -> None:
+    web, api = _raw(OLD_TOKEN), {**_raw(OLD_TOKEN), "name": "api"}
+    rendered = [Manifest(o).key for o in _applied(api) if o["kind"] != "FluxConfig"]
+    live = [*_applied(web), *_fluxconfig_with(api, rendered)]
+    live += [o for o in _applied(api) if o["kind"] != "FluxConfig"]
+    removed = next(c for c in _plan(_stack(web), live).configurations if c.removed)
+    deleted = {c.key.kind for c in removed.diff.of("delete")}
+    assert deleted == {"FluxConfig", "GitRepository", "Kustomization", "Secret"}
+
+
+def test_one_snapshot_per_cluster() -> None:
+    web, api = _raw(OLD_TOKEN), {**_raw(OLD_TOKEN), "name": "api", "namespace": "team"}
+    calls: list[Sequence[str]] = []
+
+    class Counting(DictReader):
+        def snapshot(self, namespaces: Sequence[str]) -> Snapshot:
+            calls.append(namespaces)
+            return super().snapshot(namespaces)
+
+    reader = Counting(_applied(web) + _applied(api))
+    assert not stack_plan(_stack(web, api), lambda _c: reader, "t").changed
+    assert calls == [["apps", "team"]]
+    assert reader.read_keys == []

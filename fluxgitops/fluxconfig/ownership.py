@@ -7,8 +7,14 @@ server-side-applies it; otherwise the FluxConfig is Stalled with
 ``OwnershipConflict`` and the object is left alone. ``deletable`` is the rule
 before every delete (our labels for that configuration). The inventory
 (``status.inventory.entries[]``, Flux's ``<namespace>_<name>_<group>_<kind>``
-ids) records what the reconciler applied: ``inventory_status`` /
-``inventory_keys`` write and read it. Called by the reconciler. Pure.
+ids) records what was applied to the cluster, by whoever applied it: the
+reconciler, or the dynamic provider when the reconciler is off.
+``inventory_status`` / ``inventory_keys`` write and read it; ``owned_keys`` is
+the one answer to "which objects does this configuration own" (what it renders
+or knew of, plus what its live FluxConfig's inventory records), used by the
+reconciler's prune and finalize, the provider's read/update/delete, ``plan`` and
+``status``. Called by the reconciler, ``providers.objectset``, ``fluxgitops.plan``
+and ``fluxgitops.kube.deployed``. Pure.
 """
 
 from __future__ import annotations
@@ -131,3 +137,18 @@ def inventory_keys(status: Mapping[str, Any] | None) -> list[ObjectKey]:
 def with_inventory(status: Mapping[str, Any], keys: Iterable[ObjectKey]) -> dict[str, Any]:
     """``status`` with ``inventory`` listing ``keys`` (what the reconciler applied)."""
     return {**status, "inventory": inventory_status(keys)}
+
+
+def owned_keys(
+    fluxconfig: Mapping[str, Any] | None, known: Iterable[ObjectKey] = ()
+) -> list[ObjectKey]:
+    """The keys a configuration owns: ``known`` (what it renders now, or what Pulumi state
+    recorded), then the keys its live ``fluxconfig``'s ``status.inventory`` records (what was
+    applied, by the reconciler or the provider), each once, in that order. ``fluxconfig`` None
+    (gone, or not created yet): ``known`` alone. The FluxConfig itself is not in its inventory
+    (as a Kustomization is not in its own): callers that mean it pass its key in ``known``."""
+    out = dict.fromkeys(known)
+    if fluxconfig is not None:
+        recorded = inventory_keys(fluxconfig.get("status"))
+        out.update(dict.fromkeys(k for k in recorded if k not in out))
+    return list(out)

@@ -3,10 +3,12 @@
 ``apply_manifests`` server-side-applies ``Manifest``s in order with field
 manager ``fluxgitops`` (conflicts become ``ApplyConflictError`` naming each
 field and its manager; ``force`` takes ownership); ``apply_concurrently`` does
-the same with several requests in flight where the order does not matter. ``read_objects`` returns
-what is live, ``delete_objects`` deletes in reverse order and waits for
-finalizers with a timeout — it never hangs. Called by the dynamic provider,
-the CLI and the reconciler. API errors are translated by ``kube.boundary``.
+the same with several requests in flight where the order does not matter.
+``read_objects`` returns what is live (``list_objects``: one LIST of a kind),
+``write_inventory`` records what was applied on the FluxConfig's status,
+``delete_objects`` deletes in reverse order and waits for finalizers with a
+timeout — it never hangs. Called by the dynamic provider, the CLI and the
+reconciler. API errors are translated by ``kube.boundary``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from lightkube.resources.core_v1 import Namespace
 from lightkube.types import PatchType
 
 from fluxgitops.errors import AlreadyExistsError, DeletionTimeoutError, NotFoundError
+from fluxgitops.fluxconfig.ownership import inventory_status
 from fluxgitops.kinds import CLUSTER_SCOPED_KINDS, ORDERING_KINDS, OWNED_KINDS
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
 from fluxgitops.render.manifest import Manifest, ObjectKey
 from fluxgitops.render.meta import LABEL_CONFIGURATION, LABEL_MANAGED_BY
+
+ALL_NAMESPACES = "*"
+"""lightkube's namespace for a LIST over every namespace."""
 
 
 def _resource(key: ObjectKey) -> Any:
@@ -110,6 +116,23 @@ def read_objects(
     return {key: read_object(client, key) for key in keys}
 
 
+def write_inventory(
+    client: Client, holder: ObjectKey, keys: Iterable[ObjectKey]
+) -> dict[str, Any] | None:
+    """Record ``keys`` as ``holder``'s ``status.inventory`` (the FluxConfig's status
+    subresource, a merge patch replacing the whole list, as the reconciler writes it); the
+    patched object, or None when ``holder`` is gone."""
+    patch = {"status": {"inventory": inventory_status(keys)}}
+    resource = _resource(holder).Status
+    live = or_none(
+        f"{holder} status",
+        lambda: client.patch(
+            resource, holder.name, patch, namespace=holder.namespace, patch_type=PatchType.MERGE
+        ),
+    )
+    return None if live is None else _as_dict(live)
+
+
 def _delete(client: Client, key: ObjectKey) -> None:
     with contextlib.suppress(NotFoundError), api_errors(str(key)):
         if key.namespace:
@@ -170,6 +193,30 @@ def delete_objects(
         time.sleep(poll)
 
 
+def list_objects(
+    client: Client,
+    api_version: str,
+    kind: str,
+    namespace: str | None = None,
+    labels: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Live objects of one kind (in ``namespace``; None: every namespace, or a cluster-scoped
+    kind), optionally only those carrying ``labels``: one LIST (paginated by the server). A kind
+    the API server does not serve (its CRD is not installed) has none."""
+    resource = resource_for(api_version, kind)
+    where = f"{kind} list" + (f" in {namespace}" if namespace else "")
+    selector = dict(labels) if labels else None
+    found: list[dict[str, Any]] = []
+    with contextlib.suppress(NotFoundError), api_errors(where):
+        items = (
+            client.list(resource, labels=selector)
+            if kind in CLUSTER_SCOPED_KINDS
+            else client.list(resource, namespace=namespace or ALL_NAMESPACES, labels=selector)
+        )
+        found.extend(_with_kind(_as_dict(item), api_version, kind) for item in items)
+    return found
+
+
 def list_labelled(
     client: Client,
     namespace: str,
@@ -180,15 +227,7 @@ def list_labelled(
     anywhere). A kind the API server does not serve (its CRD is not installed) has none."""
     found: list[dict[str, Any]] = []
     for api_version, kind in kinds:
-        resource = resource_for(api_version, kind)
-        scoped = kind not in CLUSTER_SCOPED_KINDS
-        with contextlib.suppress(NotFoundError), api_errors(f"{kind} list in {namespace}"):
-            items = (
-                client.list(resource, namespace=namespace, labels=dict(labels))
-                if scoped
-                else client.list(resource, labels=dict(labels))
-            )
-            found.extend(_with_kind(_as_dict(item), api_version, kind) for item in items)
+        found += list_objects(client, api_version, kind, namespace, labels)
     return found
 
 

@@ -1,17 +1,19 @@
 """Read one configuration as it runs: its Flux objects, what they applied, and its compliance.
 
-``read_configuration`` fetches the FluxConfig, the rendered source and
-Kustomizations, and the Flux objects those Kustomizations applied (found in
-Flux's own ``status.inventory``: HelmReleases, nested Kustomizations), and
-keeps every applied object's key per Kustomization — what ``az
-k8s-configuration flux deployed-object list`` shows. ``wait_for_compliance``
-polls it until the configuration is Compliant, fails with the failing Flux
-object's own message when it stays Non-Compliant, or times out; it reports
-progress through a callback; ``read_deployed`` gives the reconciler the Flux
-objects its Kustomizations applied. The decisions (compliance, ``statuses[]``)
-are the pure functions of ``fluxgitops.status``. Called by the FluxConfiguration
-dynamic provider (``pulumi up`` waits), ``components.automation`` (the wait
-after ``up``, ``fluxgitops status``) and the reconciler's status.
+``read_configuration`` fetches the FluxConfig, the source and Kustomizations
+the configuration owns (rendered, plus what the FluxConfig's
+``status.inventory`` records), and the Flux objects those Kustomizations
+applied (found in Flux's own ``status.inventory``: HelmReleases, nested
+Kustomizations), and keeps every applied object's key per Kustomization — what
+``az k8s-configuration flux deployed-object list`` shows.
+``wait_for_compliance`` polls it until the configuration is Compliant, fails
+with the failing Flux object's own message when it stays Non-Compliant, or
+times out; it reports progress through a callback; ``read_deployed`` gives the
+reconciler the Flux objects its Kustomizations applied. The decisions
+(compliance, ``statuses[]``) are the pure functions of ``fluxgitops.status``.
+Called by the FluxConfiguration dynamic provider (``pulumi up`` waits),
+``components.automation`` (the wait after ``up``, ``fluxgitops status``) and
+the reconciler's status.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from typing import Any
 from lightkube import Client
 
 from fluxgitops.errors import ReconciliationError, ReconciliationTimeoutError
+from fluxgitops.fluxconfig.ownership import owned_keys
 from fluxgitops.kinds import FLUX_KINDS, SOURCE_KINDS
-from fluxgitops.kube.apply import read_objects
+from fluxgitops.kube.apply import read_object, read_objects
 from fluxgitops.render import ObjectKey, RenderOptions, render_configuration
 from fluxgitops.render.meta import FLUXCONFIG_KIND
 from fluxgitops.spec import FluxConfigurationSpec
@@ -101,12 +104,17 @@ class LiveConfiguration:
 def read_configuration(
     client: Client, spec: FluxConfigurationSpec, *, multi_tenancy: bool, reconciler: bool
 ) -> LiveConfiguration:
-    """Read the FluxConfig, the rendered Flux objects and what their Kustomizations applied."""
+    """Read the FluxConfig, the Flux objects the configuration owns (rendered, and those its
+    ``status.inventory`` still records: ``fluxconfig.ownership.owned_keys``) and what their
+    Kustomizations applied. A rendered object not there yet is kept (None: Pending); an
+    inventory entry already gone is left out."""
     manifests = render_configuration(spec, RenderOptions(multi_tenancy=multi_tenancy))
     fluxconfig_key = next(m.key for m in manifests if m.key.kind == FLUXCONFIG_KIND)
-    keys = [m.key for m in manifests if m.key.kind in FLUX_KINDS]
-    live = read_objects(client, [fluxconfig_key, *keys])
-    flux = [(key, live[key]) for key in keys]
+    fluxconfig = read_object(client, fluxconfig_key)
+    rendered = [m.key for m in manifests if m.key.kind in FLUX_KINDS]
+    keys = [k for k in owned_keys(fluxconfig, rendered) if k.kind in FLUX_KINDS]
+    live = read_objects(client, keys)
+    flux = [(key, live[key]) for key in keys if key in rendered or live[key] is not None]
     kustomizations = [body for key, body in flux if key.kind == "Kustomization"]
     applied = {
         str((body.get("metadata") or {}).get("name")): inventory(body)
@@ -125,7 +133,7 @@ def read_configuration(
     return LiveConfiguration(
         spec=spec,
         reconciler=reconciler,
-        fluxconfig=live[fluxconfig_key],
+        fluxconfig=fluxconfig,
         flux=flux,
         deployed=deployed,
         applied=applied,

@@ -1,37 +1,115 @@
 """The I/O half of ``fluxgitops plan``: read what a cluster holds for a stack's configurations.
 
-``ClusterReader`` implements ``fluxgitops.plan.LiveReader`` with the
-Kubernetes API (objects by key, objects labelled for a configuration, the live
-FluxConfigs fluxgitops manages); ``live_plan`` connects to every
-kubernetes-backend cluster of a stack and hands the readers to the pure
-``fluxgitops.plan.stack_plan``. Called by ``fluxgitops plan`` and
-``benchmarks/plan.py``.
+``ClusterReader`` implements ``fluxgitops.plan.LiveReader`` with the Kubernetes
+API: ``snapshot`` is the minimum I/O of a plan — one LIST per kind of
+``fluxgitops.kinds.PLANNED_KINDS`` and namespace the stack uses, or one per
+kind for the whole cluster when the stack uses more than
+``PER_NAMESPACE_LISTS`` namespaces (never for Secrets; per namespace again
+where a cluster-wide LIST is refused), run concurrently on a thread pool
+(lightkube's sync client is safe to share between threads, one request at a
+time per call); ``read`` GETs the few objects a snapshot does not cover.
+``live_plan`` connects to every kubernetes-backend cluster of a stack and hands
+the readers to the pure ``fluxgitops.plan.stack_plan``. Called by ``fluxgitops
+plan`` and ``benchmarks/plan.py``.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lightkube import Client
 
-from fluxgitops.errors import KindNotServedError, NotFoundError
-from fluxgitops.kube.apply import list_owned, read_object
-from fluxgitops.kube.boundary import api_errors
-from fluxgitops.kube.client import connect, resource_for
+from fluxgitops.errors import ClusterRejectedError, KindNotServedError
+from fluxgitops.kinds import PLANNED_KINDS, Kind
+from fluxgitops.kube.apply import list_objects, read_object
+from fluxgitops.kube.client import connect
 from fluxgitops.localrefs import resolve_kubeconfig
-from fluxgitops.plan import Plan, stack_plan
+from fluxgitops.plan import EVERYWHERE, Plan, Snapshot, stack_plan
 from fluxgitops.render.manifest import ObjectKey
-from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, LABEL_MANAGED_BY
 from fluxgitops.stack import Cluster, StackConfig
+
+READ_THREADS = 4
+"""Concurrent LISTs per cluster: they overlap the round trips to a remote API server; the
+decoding holds the GIL, so more threads only add start-up and switching."""
+
+PER_NAMESPACE_LISTS = 3
+"""Up to this many namespaces a namespaced kind is listed in each; beyond, once for the whole
+cluster (fewer requests, each answered from the same watch cache). Secrets are always listed
+per namespace: cluster-wide they are every tenant's and every Helm release's."""
+
+ListRequest = tuple[Kind, str]
+"""(kind, namespace): one LIST — namespace ``EVERYWHERE`` for the whole cluster."""
+
+
+def list_requests(
+    namespaces: Sequence[str], per_namespace: int = PER_NAMESPACE_LISTS
+) -> list[ListRequest]:
+    """The LISTs of a snapshot of ``namespaces``."""
+    requests: list[ListRequest] = []
+    for kind in PLANNED_KINDS:
+        if not kind.namespaced or (len(namespaces) > per_namespace and kind.role != "secret"):
+            requests.append((kind, EVERYWHERE))
+        else:
+            requests += [(kind, namespace) for namespace in namespaces]
+    return requests
 
 
 class ClusterReader:
     """Reads one cluster for a plan (a ``fluxgitops.plan.LiveReader``)."""
 
-    def __init__(self, client: Client, name: str) -> None:
+    def __init__(
+        self,
+        client: Client,
+        name: str,
+        threads: int = READ_THREADS,
+        per_namespace: int = PER_NAMESPACE_LISTS,
+    ) -> None:
         self.client = client
         self.name = name
+        self.threads = threads
+        self.per_namespace = per_namespace
+
+    def _list(
+        self, request: ListRequest, namespaces: Sequence[str]
+    ) -> tuple[list[tuple[str, str, str]], Kind, list[dict[str, Any]]]:
+        """One LIST: (what it covers, the kind, the objects). A cluster-wide LIST of a
+        namespaced kind the user may not make (403) falls back to one per namespace."""
+        kind, namespace = request
+        if namespace != EVERYWHERE:
+            items = list_objects(self.client, kind.api_version, kind.kind, namespace)
+            return [(kind.api_version, kind.kind, namespace)], kind, items
+        try:
+            items = list_objects(self.client, kind.api_version, kind.kind)
+        except ClusterRejectedError:
+            if not kind.namespaced:
+                raise
+            listed = [(kind.api_version, kind.kind, ns) for ns in namespaces]
+            items = []
+            for ns in namespaces:
+                items += list_objects(self.client, kind.api_version, kind.kind, ns)
+            return listed, kind, items
+        return [(kind.api_version, kind.kind, EVERYWHERE)], kind, items
+
+    def snapshot(self, namespaces: Sequence[str]) -> Snapshot:
+        """Every object of the planned kinds in ``namespaces`` (cluster-scoped kinds: all),
+        one LIST each, concurrently. A kind not served yet (its CRD is not installed before the
+        first ``up``) is listed with no objects."""
+        requests = list_requests(namespaces, self.per_namespace)
+        objects: dict[ObjectKey, Mapping[str, Any]] = {}
+        listed: set[tuple[str, str, str]] = set()
+        workers = max(1, min(self.threads, len(requests)))
+        with concurrent.futures.ThreadPoolExecutor(workers, "plan-list") as pool:
+            for covered, kind, items in pool.map(lambda r: self._list(r, namespaces), requests):
+                listed.update(covered)
+                for body in items:
+                    meta = body.get("metadata") or {}
+                    key = ObjectKey(
+                        kind.api_version, kind.kind, meta.get("namespace") or "", meta["name"]
+                    )
+                    objects[key] = body
+        return Snapshot(objects, frozenset(listed))
 
     def read(self, keys: Sequence[ObjectKey]) -> Mapping[ObjectKey, Mapping[str, Any] | None]:
         """The live objects with these keys (None: absent, also when the API server does not
@@ -42,25 +120,6 @@ class ClusterReader:
                 found[key] = read_object(self.client, key)
             except KindNotServedError:
                 found[key] = None
-        return found
-
-    def owned(self, namespace: str, configuration: str) -> list[Mapping[str, Any]]:
-        """Live objects labelled as generated for ``configuration`` in ``namespace``."""
-        return list(list_owned(self.client, namespace, configuration))
-
-    def configurations(self, namespaces: Sequence[str]) -> list[tuple[str, str]]:
-        """(namespace, name) of every FluxConfig labelled ``managed-by: fluxgitops`` in
-        ``namespaces``; none when the FluxConfig CRD is not installed."""
-        resource = resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
-        labels: dict[str, Any] = {LABEL_MANAGED_BY: "fluxgitops"}
-        found: list[tuple[str, str]] = []
-        for namespace in namespaces:
-            try:
-                with api_errors(f"cluster {self.name!r}: FluxConfig list in {namespace!r}"):
-                    items = list(self.client.list(resource, namespace=namespace, labels=labels))
-            except (KindNotServedError, NotFoundError):
-                return []
-            found += [(o.metadata.namespace, o.metadata.name) for o in items]
         return found
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fluxgitops.fluxconfig.drift import view
-from fluxgitops.fluxconfig.ownership import deletable, foreign_owner, inventory_keys, with_inventory
+from fluxgitops.fluxconfig.ownership import (
+    deletable,
+    foreign_owner,
+    inventory_keys,
+    owned_keys,
+    with_inventory,
+)
 from fluxgitops.render import ObjectKey
 from fluxgitops.render.meta import labels_for
 
@@ -67,3 +73,24 @@ def test_inventory_ids_are_fluxs_and_read_back() -> None:
     ]
     assert sorted(inventory_keys(status)) == sorted(keys)
     assert inventory_keys({"inventory": {"entries": [{"id": "bad"}, "x"]}}) == []
+
+
+def _fluxconfig(*recorded: ObjectKey) -> dict[str, Any]:
+    meta = {"name": "web", "namespace": "apps"}
+    return {"kind": "FluxConfig", "metadata": meta, "status": with_inventory({}, recorded)}
+
+
+def test_owned_keys_are_the_known_then_the_inventory_each_once() -> None:
+    source = ObjectKey("source.toolkit.fluxcd.io/v1", "GitRepository", "apps", "web")
+    old = ObjectKey("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "apps", "web-old")
+    assert owned_keys(_fluxconfig(old, source), [source]) == [source, old]
+
+
+def test_owned_keys_without_a_fluxconfig_are_the_known_alone() -> None:
+    source = ObjectKey("source.toolkit.fluxcd.io/v1", "GitRepository", "apps", "web")
+    assert owned_keys(None, [source]) == [source]
+
+
+def test_owned_keys_of_a_fluxconfig_without_inventory_are_the_known_alone() -> None:
+    body = {**_fluxconfig(), "status": {"complianceState": "Compliant"}}
+    assert owned_keys(body) == []

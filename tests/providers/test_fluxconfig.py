@@ -21,9 +21,13 @@ from pulumi.runtime import rpc
 
 from fluxgitops.diff import diff_manifests
 from fluxgitops.errors import ApplyConflictError
+from fluxgitops.fluxconfig.ownership import inventory_keys
+from fluxgitops.kube.apply import write_inventory
 from fluxgitops.kube.client import resource_for
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.local.gitserver import DEFAULT_BRANCH, GitServer
+from fluxgitops.render import ObjectKey
+from fluxgitops.render.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from providers.fluxconfig import FluxConfigurationProvider
 from providers.objectset import (
     OBJECTS_DIGEST,
@@ -403,3 +407,123 @@ def test_ssh_without_key_passes_check_with_the_reconciler(
     provider: FluxConfigurationProvider,
 ) -> None:
     assert provider.check({}, ssh_inputs(reconciler_managed=True)).failures == []
+
+
+# ---------------------------------------------------------------- the inventory (reconciler off)
+
+
+def recorded(admin: Client, inputs: dict[str, Any]) -> list[str] | None:
+    """The live FluxConfig's ``status.inventory`` as ``Kind ns/name`` strings (None: none)."""
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    live = admin.get(resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND), name, namespace=ns)
+    status = live.to_dict().get("status") or {}
+    return None if "inventory" not in status else sorted(map(str, inventory_keys(status)))
+
+
+def forget(outs: dict[str, Any], text: str) -> dict[str, Any]:
+    """``outs`` as a Pulumi state that never recorded ``text`` (saved before it was applied)."""
+    olds = copy.deepcopy(outs)
+    del olds["object_keys"][text]
+    return olds
+
+
+def test_create_records_every_applied_object_in_the_inventory(
+    created: dict[str, Any], admin: Client, inputs: dict[str, Any]
+) -> None:
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    assert recorded(admin, inputs) == sorted(
+        t for t in created["object_keys"] if t != f"FluxConfig {ns}/{name}"
+    )
+
+
+def test_update_records_the_new_inventory(
+    provider: FluxConfigurationProvider,
+    created: dict[str, Any],
+    inputs: dict[str, Any],
+    admin: Client,
+) -> None:
+    inputs["spec"]["kustomizations"] = {"infra": {"path": "infra"}}
+    provider.update("x", created, provider.check(created, inputs).inputs)
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    inventory = recorded(admin, inputs) or []
+    assert f"Kustomization {ns}/{name}-infra" in inventory
+    assert f"Kustomization {ns}/{name}-apps" not in inventory
+
+
+def test_update_removes_what_only_the_inventory_records(
+    provider: FluxConfigurationProvider,
+    created: dict[str, Any],
+    inputs: dict[str, Any],
+    admin: Client,
+) -> None:
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    olds = forget(created, f"Kustomization {ns}/{name}-apps")
+    inputs["spec"]["kustomizations"] = {"infra": {"path": "infra"}}
+    provider.update("x", olds, provider.check(olds, inputs).inputs)
+    assert kustomization(admin, ns, f"{name}-apps") is None
+
+
+def test_delete_removes_what_only_the_inventory_records(
+    provider: FluxConfigurationProvider,
+    created: dict[str, Any],
+    inputs: dict[str, Any],
+    admin: Client,
+) -> None:
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    provider.delete("x", forget(created, f"Kustomization {ns}/{name}-apps"))
+    assert kustomization(admin, ns, f"{name}-apps") is None
+
+
+def test_delete_with_the_fluxconfig_gone_falls_back_to_state(
+    provider: FluxConfigurationProvider,
+    created: dict[str, Any],
+    inputs: dict[str, Any],
+    admin: Client,
+) -> None:
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    admin.delete(resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND), name, namespace=ns)
+    provider.delete("x", created)
+    assert kustomization(admin, ns, f"{name}-apps") is None
+    assert kustomization(admin, ns, f"{name}-infra") is None
+
+
+def test_refresh_shows_what_only_the_inventory_records(
+    provider: FluxConfigurationProvider,
+    created: dict[str, Any],
+    inputs: dict[str, Any],
+    admin: Client,
+) -> None:
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    text = f"Kustomization {ns}/{name}-apps"
+    olds = forget(created, text)
+    inputs["spec"]["kustomizations"] = {"infra": {"path": "infra"}}
+    olds["spec"] = inputs["spec"]  # the stack no longer renders it; only the inventory knows
+    refreshed = provider.read("x", olds).outs or {}
+    assert text in refreshed["objects"]
+    assert provider.diff("x", refreshed, provider.check(refreshed, inputs).inputs).changes is True
+
+
+def test_with_the_reconciler_the_provider_writes_no_inventory(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any], admin: Client
+) -> None:
+    inputs["reconciler_managed"] = True
+    outs = provider.create(provider.check({}, inputs).inputs).outs or {}
+    try:
+        assert recorded(admin, inputs) is None  # the reconciler's to write
+    finally:
+        provider.delete("x", outs)
+
+
+def test_refresh_without_an_inventory_reads_what_state_recorded(
+    provider: FluxConfigurationProvider,
+    created: dict[str, Any],
+    inputs: dict[str, Any],
+    admin: Client,
+) -> None:
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    write_inventory(admin, ObjectKey(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, ns, name), [])
+    olds = copy.deepcopy(created)
+    inputs["spec"]["kustomizations"] = {"infra": {"path": "infra"}}
+    olds["spec"] = inputs["spec"]  # no longer rendered, no longer recorded: state alone knows
+    refreshed = provider.read("x", olds).outs or {}
+    assert f"Kustomization {ns}/{name}-apps" in refreshed["objects"]
