@@ -64,6 +64,7 @@ from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholde
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
+from fluxgitops.yamltext import safe_dump, safe_load
 from providers.objectset import OLD_DYNAMIC_TYPE, TYPE_MODULE
 
 Action = Literal["preview", "up", "refresh", "destroy"]
@@ -126,10 +127,7 @@ def project_settings(project_file: Path | None) -> dict[str, object]:
 SALT_KEY = "encryptionsalt"
 
 
-def _salt(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    loaded = yaml.safe_load(path.read_text()) or {}
+def _salt(loaded: object) -> str | None:
     value = loaded.get(SALT_KEY) if isinstance(loaded, dict) else None
     return str(value) if value else None
 
@@ -143,13 +141,13 @@ def _workspace(stack: str, source: Path, project_file: Path | None) -> Path:
     project = project_settings(project_file)
     project.pop("stackConfigDir", None)
     project.pop("backend", None)
-    (work / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    (work / "Pulumi.yaml").write_text(safe_dump(project))
     target = work / f"Pulumi.{stack}.yaml"
-    salt = _salt(source) or _salt(target)
-    config = yaml.safe_load(source.read_text()) or {}
+    config = safe_load(source.read_text()) or {}
+    salt = _salt(config) or (_salt(safe_load(target.read_text())) if target.is_file() else None)
     if salt:
         config[SALT_KEY] = salt
-    target.write_text(yaml.safe_dump(config))
+    target.write_text(safe_dump(config))
     return work
 
 
@@ -161,7 +159,7 @@ def stack_config(stack: str, stacks_dir: Path) -> StackConfig:
 
 def read_stack_file(path: Path, stack: str) -> StackConfig:
     """A stack file parsed as the program sees it (placeholders resolved)."""
-    raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    raw = (safe_load(path.read_text()) or {}).get("config") or {}
     return parse_stack(
         raw, subject=f"stack {stack!r}", placeholders=stack_placeholders(local_dir())
     )
@@ -271,7 +269,7 @@ def probe_clusters(stack_file: Path, stack: str) -> None:
     """Fail in one line, before Pulumi runs, when a kubernetes cluster of the stack cannot be
     reached: nothing is started, so nothing is left pending in the state. Reads only each
     cluster's name, backend, kubeconfig and context (validation is the program's job)."""
-    raw = yaml.safe_load(stack_file.read_text()) or {}
+    raw = safe_load(stack_file.read_text()) or {}
     clusters = ((raw.get("config") or {}) if isinstance(raw, dict) else {}).get(CONFIG_KEY)
     for cluster in clusters if isinstance(clusters, list) else []:
         if not isinstance(cluster, dict) or cluster.get("backend", "kubernetes") != "kubernetes":

@@ -115,6 +115,20 @@ RBAC_KINDS: frozenset[str] = frozenset(k.kind for k in CATALOGUE if k.role == "r
 
 CLUSTER_SCOPED_KINDS: frozenset[str] = frozenset(k.kind for k in CATALOGUE if not k.namespaced)
 
+ORDERING_KINDS: frozenset[str] = frozenset(
+    {
+        "Namespace",
+        "CustomResourceDefinition",
+        "APIService",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    }
+)
+"""Kinds whose presence changes how the API server treats what is applied after them (serves
+a new kind, admits or mutates objects): a concurrent apply waits for each before going on."""
+
 MANAGED_KINDS: tuple[tuple[str, str], ...] = tuple(
     (k.api_version, k.kind) for k in CATALOGUE if k.rendered and k.role != "ours"
 )

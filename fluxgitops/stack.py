@@ -33,7 +33,12 @@ from fluxgitops.spec.configuration import FluxConfigurationSpec
 from fluxgitops.spec.extension import FluxExtensionSpec
 from fluxgitops.spec.fleet import FLEETS_KEY, Expansion, FleetMembers, deep_merge, expand_fleets
 from fluxgitops.spec.names import DnsLabel
-from fluxgitops.spec.parse import parse_configuration, parse_extension, translate_errors
+from fluxgitops.spec.parse import (
+    parse_configuration,
+    parse_extension,
+    ssh_key_problems,
+    translate_errors,
+)
 
 CONFIG_KEY = "fluxgitops:clusters"
 
@@ -120,24 +125,6 @@ def substitute(raw: Any, values: Mapping[str, str]) -> Any:
     if isinstance(raw, list):
         return [substitute(v, values) for v in raw]
     return raw
-
-
-def ssh_key_problems(spec: FluxConfigurationSpec, reconciler_enabled: bool) -> list[FieldError]:
-    """An SSH Git source without a key when no reconciler will generate one (kubernetes
-    backend with ``extension.reconciler.enabled: false``): nothing would ever fill the
-    Secret the GitRepository refers to. Used by ``parse_stack`` and the provider's check."""
-    git = spec.git_repository
-    if reconciler_enabled or git is None or not git.generates_ssh_key:
-        return []
-    return [
-        FieldError(
-            "gitRepository.sshPrivateKey",
-            "is required for an ssh:// URL when the reconciler is off "
-            "(extension.reconciler.enabled: false), since only the reconciler generates keys; "
-            "set sshPrivateKey as a Pulumi secret, use localAuthRef, or enable the reconciler",
-            repr(git.url),
-        )
-    ]
 
 
 def _prefixed(prefix: str, errors: Any) -> list[FieldError]:

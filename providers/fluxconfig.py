@@ -7,14 +7,19 @@ path → value, a Pulumi secret), ``kubeconfig`` / ``kubeconfig_content`` /
 property paths; nothing is applied) and adds ``objects``, the rendered objects
 with Secret values masked, so ``pulumi preview --diff`` shows which object and
 field changes. ``name``, ``namespace`` and ``scope`` changes replace. Outputs
-add ``object_keys``, ``compliance_state``, ``compliance_message``,
+are the inputs without ``objects`` plus ``objects_digest`` (what the diff compares),
+``object_keys``, ``compliance_state``, ``compliance_message``,
 ``source_synced_commit_id``, ``repository_public_key``. With the reconciler
 off, an SSH source without a key fails the check (nothing would generate it).
 With the reconciler off the provider records what it applied in the
 FluxConfig's ``status.inventory`` (``inventory_holder``) and reads it back in
 ``read``, ``update`` and ``delete``, next to Pulumi state (stacks created
-before, a FluxConfig already gone). Create and update end when the objects are
-applied; ``waitForReconciliation`` (Azure's name) is
+before, a FluxConfig already gone). A check whose inputs and rendering code are
+those of the last check returns its objects without parsing
+(``ObjectSetProvider.reusable``): the spec models and the renderer are imported
+inside the methods that use them, so a no-change preview loads neither (they are
+a third of the provider process's start-up). Create and update end when the
+objects are applied; ``waitForReconciliation`` (Azure's name) is
 ``providers.reconciliation``, a resource of its own. The machinery is in
 ``providers.objectset``; this module only says how to render and what to
 report. Used by ``components.flux_configuration``.
@@ -22,7 +27,7 @@ report. Used by ``components.flux_configuration``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from lightkube import Client
@@ -32,15 +37,8 @@ from fluxgitops.errors import FluxGitOpsError, SourceCheckError, SourceUnavailab
 from fluxgitops.kinds import RBAC_KINDS, SOURCE_KINDS
 from fluxgitops.kube.boundary import api_errors
 from fluxgitops.kube.client import resource_for
-from fluxgitops.kube.discovery import cluster_scoped_kinds
 from fluxgitops.manifest import ObjectKey
 from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND, auth_secret_name
-from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.sourcecheck import check_source
-from fluxgitops.spec import FluxConfigurationSpec, FluxExtensionSpec, parse_configuration
-from fluxgitops.spec.extension import MultiTenancy
-from fluxgitops.spec.redact import merge_secrets
-from fluxgitops.stack import ssh_key_problems
 from fluxgitops.status import compliance, synced_commit
 from providers.objectset import (
     TYPE_MODULE,
@@ -49,6 +47,9 @@ from providers.objectset import (
     client_for,
     with_old_type,
 )
+
+if TYPE_CHECKING:
+    from fluxgitops.spec import FluxConfigurationSpec
 
 OUTPUTS = (
     "objects",
@@ -62,6 +63,9 @@ OUTPUTS = (
 
 def spec_of(props: dict[str, Any]) -> FluxConfigurationSpec:
     """The validated configuration from the ``spec`` and ``secrets`` inputs."""
+    from fluxgitops.spec import parse_configuration  # noqa: PLC0415  (see the module docstring)
+    from fluxgitops.spec.redact import merge_secrets  # noqa: PLC0415
+
     return parse_configuration(merge_secrets(props.get("spec") or {}, props.get("secrets") or {}))
 
 
@@ -77,6 +81,8 @@ class FluxConfigurationProvider(ObjectSetProvider):
         With the in-cluster reconciler only the FluxConfig and the auth Secret are applied:
         the reconciler applies the rest from the FluxConfig (two appliers of the same fields
         would conflict). The preview still shows every rendered object."""
+        from fluxgitops.render import RenderOptions, render_configuration  # noqa: PLC0415
+
         spec = spec_of(props)
         options = RenderOptions(multi_tenancy=bool(props.get("multi_tenancy", True)))
         manifests = render_configuration(spec, options)
@@ -101,6 +107,10 @@ class FluxConfigurationProvider(ObjectSetProvider):
         """With ``source_check`` also check the Git source (ref, paths, multi-tenancy rules):
         its errors are failures, its commit and warnings go to the ``source_report`` input
         (not diffed, so a moving branch causes no perpetual diff)."""
+        from fluxgitops.spec import FluxExtensionSpec  # noqa: PLC0415
+        from fluxgitops.spec.extension import MultiTenancy  # noqa: PLC0415
+        from fluxgitops.spec.parse import ssh_key_problems  # noqa: PLC0415
+
         result = super().checked(news, desired)
         spec: FluxConfigurationSpec = desired.spec
         problems = ssh_key_problems(spec, bool(news.get("reconciler_managed")))
@@ -114,6 +124,11 @@ class FluxConfigurationProvider(ObjectSetProvider):
             return result
         if spec.git_repository is None:
             return result
+        # imported here: Git and discovery cost the provider process a fifth of its start-up,
+        # and only source checks need them
+        from fluxgitops.kube.discovery import cluster_scoped_kinds  # noqa: PLC0415
+        from fluxgitops.sourcecheck import check_source  # noqa: PLC0415
+
         # the cluster's own multi-tenancy setting, as `fluxgitops validate --sources` uses it
         extension = FluxExtensionSpec(
             multi_tenancy=MultiTenancy(enforce=bool(news.get("multi_tenancy", True)))
@@ -138,9 +153,17 @@ class FluxConfigurationProvider(ObjectSetProvider):
         }
         return CheckResult({**result.inputs, "source_report": summary}, [])
 
+    def reusable(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Not with source checks: they look at the repository as it is now."""
+        return (news.get("source_check") or "off") == "off" and super().reusable(olds, news)
+
     def replaces(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
         """``spec`` when name, namespace or scope changes (create-only in Azure too)."""
         old, new = olds.get("spec") or {}, news.get("spec") or {}
+        if old == new:
+            return []
+        from fluxgitops.spec import FluxConfigurationSpec  # noqa: PLC0415
+
         immutable = FluxConfigurationSpec.IMMUTABLE_FIELDS
         return [] if all(old.get(f) == new.get(f) for f in immutable) else ["spec"]
 

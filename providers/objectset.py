@@ -9,16 +9,27 @@ delete and refresh are here, once; when a subclass names an
 ``inventory_holder`` (the FluxConfig), what was applied is recorded in its
 ``status.inventory`` and read back (``fluxconfig.ownership.owned_keys``) next
 to Pulumi state. The provider is pickled into state by reference (keep this
-module path stable): no import side effects, no stored client or credentials —
-it connects inside each method from the ``kubeconfig`` / ``kubeconfig_content``
-/ ``context`` inputs. Subclassed by ``providers.fluxconfig`` and
-``providers.manifests``.
+module path stable): no import side effects, no client or credentials on the
+provider object — each method gets its client from the ``kubeconfig`` /
+``kubeconfig_content`` / ``context`` inputs through ``client_for``, one client
+per cluster per provider process (a module-level cache the engine's concurrent
+calls share; never pickled, never in state). Subclassed by
+``providers.fluxconfig`` and ``providers.manifests``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import threading
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -33,11 +44,12 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+import fluxgitops
 from fluxgitops.diff import diff_manifests, normalize, project
 from fluxgitops.errors import SECRET_MASK, SpecError
 from fluxgitops.fluxconfig.ownership import owned_keys
 from fluxgitops.kube.apply import (
-    apply_manifests,
+    apply_concurrently,
     delete_objects,
     ensure_namespace,
     read_object,
@@ -89,14 +101,93 @@ def preview_objects(manifests: list[Manifest]) -> dict[str, Any]:
     return {key_string(m.key): m.masked() for m in manifests}
 
 
+RENDERED_BY = "rendered_by"
+"""A checked input: the ``render_fingerprint`` of the code that rendered ``objects``."""
+DERIVED_INPUTS = ("objects", RENDERED_BY, "source_report", "__provider")
+"""Inputs ``check`` computes (or the SDK adds) rather than the program sets."""
+
+
+@functools.cache
+def render_fingerprint() -> str:
+    """What renders objects in this process: a digest of the ``fluxgitops`` and ``providers``
+    sources and of the versions of the libraries that parse the inputs. A check reuses the
+    last check's objects only under the same fingerprint, so any upgrade renders again."""
+    digest = hashlib.sha256()
+    roots = (Path(fluxgitops.__file__).parent, Path(__file__).parent)
+    sources = [path for root in roots for path in sorted(root.rglob("*.py"))]
+    if not sources:  # no sources to vouch for the code (a frozen build): never reuse
+        return uuid.uuid4().hex
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    for dist in ("pydantic", "pydantic-core", "PyYAML"):
+        digest.update(f"{dist}=={importlib.metadata.version(dist)}".encode())
+    return digest.hexdigest()
+
+
+OBJECTS_DIGEST = "objects_digest"
+"""The output recording what an apply applied: the digest of its masked objects. The
+objects themselves are an input (``check`` adds them, so ``pulumi preview --diff`` shows
+each object's field changes from the inputs stored with the state); outputs carry only
+their digest, so state, the engine's messages and ``diff`` handle each object once."""
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with integral floats as ints: numbers cross the engine's gRPC as floats."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def objects_digest(objects: dict[str, Any]) -> str:
+    """SHA-256 of ``preview_objects`` output as canonical JSON, the same before and after the
+    objects crossed the engine's gRPC (Secret values are masked: a configuration's show in its
+    ``secrets`` input)."""
+    text = json.dumps(_canonical(objects), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def key_index(props: dict[str, Any]) -> dict[str, str]:
     """Key string → apiVersion, for what a previous operation applied."""
     return dict(props.get("object_keys") or {})
 
 
+_CLIENTS: dict[tuple[Any, ...], Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def connection_key(props: dict[str, Any]) -> tuple[Any, ...]:
+    """What identifies a cluster connection: the connection inputs, the kubeconfig file's
+    modification time and size (a rewritten file is a new connection) and ``$KUBECONFIG`` when
+    no path is given. Inline content is represented by its SHA-256 only."""
+    path, context, content = (props.get(name) for name in CONNECTION_INPUTS)
+    stamp: tuple[int, int] | None = None
+    if path:
+        with contextlib.suppress(OSError):
+            info = os.stat(path)
+            stamp = (info.st_mtime_ns, info.st_size)
+    digest = hashlib.sha256(str(content).encode()).hexdigest() if content else None
+    default = None if (path or content) else os.environ.get("KUBECONFIG")
+    return (path, stamp, context, digest, default)
+
+
 def client_for(props: dict[str, Any]) -> Client:
-    """A client for the cluster named by the inputs (built per call, never stored)."""
-    return connect(props.get("kubeconfig"), props.get("context"), props.get("kubeconfig_content"))
+    """The client for the cluster named by the inputs: one per cluster per provider process,
+    shared by the engine's concurrent calls (a module-level cache: never pickled, never in
+    state, nothing stored on the provider object)."""
+    key = connection_key(props)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = connect(
+                props.get("kubeconfig"), props.get("context"), props.get("kubeconfig_content")
+            )
+            _CLIENTS[key] = client
+    return client
 
 
 @dataclass(frozen=True)
@@ -132,9 +223,20 @@ class ObjectSetProvider(ResourceProvider):
 
     def checked(self, news: dict[str, Any], desired: Desired) -> CheckResult:
         """The check result for valid inputs (subclasses add their own checks)."""
+        objects = preview_objects(desired.manifests)
         return CheckResult(
-            {**copy.deepcopy(news), "objects": preview_objects(desired.manifests)}, []
+            {**copy.deepcopy(news), "objects": objects, RENDERED_BY: render_fingerprint()}, []
         )
+
+    def reusable(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """True when ``olds`` (the last checked inputs) hold objects rendered by this code
+        from the same inputs: then they are this check's objects too."""
+        if not isinstance(olds.get("objects"), dict):
+            return False
+        if olds.get(RENDERED_BY) != render_fingerprint():
+            return False
+        names = (olds.keys() | news.keys()) - set(DERIVED_INPUTS)
+        return all(olds.get(name) == news.get(name) for name in names)
 
     def after_apply(
         self, props: dict[str, Any], desired: Desired, outs: dict[str, Any]
@@ -159,8 +261,13 @@ class ObjectSetProvider(ResourceProvider):
 
     # ------------------------------------------------------------ the provider protocol
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate and render; every error becomes a failure with its property path."""
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate and render; every error becomes a failure with its property path. Inputs
+        unchanged since the last check (``reusable``) keep its objects, unparsed."""
+        if self.reusable(olds, news):
+            return CheckResult(
+                {**news, "objects": olds["objects"], RENDERED_BY: olds[RENDERED_BY]}, []
+            )
         try:
             desired = self.desire(news)
         except SpecError as exc:
@@ -175,7 +282,9 @@ class ObjectSetProvider(ResourceProvider):
         return self.checked(news, desired)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Changed when an object, a secret or the connection changes."""
+        """Changed when an object, a secret or the connection changes. The rendered objects are
+        compared by digest with what the last apply recorded (``objects_digest``); field by
+        field when the outputs hold objects (a refresh read them live)."""
         replaces = self.replaces(olds, news)
         desired = news.get("objects")  # check() rendered them already
         if not isinstance(desired, dict):
@@ -183,8 +292,11 @@ class ObjectSetProvider(ResourceProvider):
                 desired = preview_objects(self.desire(news).manifests)
             except SpecError:
                 return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
-        old_objects = [dict(body) for body in (olds.get("objects") or {}).values()]
-        changed = not diff_manifests(old_objects, [dict(b) for b in desired.values()]).empty
+        if isinstance(olds.get("objects"), dict):  # state before 0.2, or a refresh's live objects
+            old_objects = [dict(body) for body in olds["objects"].values()]
+            changed = not diff_manifests(old_objects, [dict(b) for b in desired.values()]).empty
+        else:
+            changed = olds.get(OBJECTS_DIGEST) != objects_digest(desired)
         for name in ("secrets", *CONNECTION_INPUTS, *self.extra_inputs):
             changed = changed or (olds.get(name) or None) != (news.get(name) or None)
         return DiffResult(
@@ -257,7 +369,7 @@ class ObjectSetProvider(ResourceProvider):
         client = client_for(props)
         for namespace in desired.namespaces:
             ensure_namespace(client, namespace)
-        live = apply_manifests(client, mine, force=bool(props.get("force_conflicts", False)))
+        live = apply_concurrently(client, mine, force=bool(props.get("force_conflicts", False)))
         current = {key_string(m.key): m.key.api_version for m in mine}
         before = [parse_key(t, api) for t, api in previous.items()]
         holder = self.inventory_holder(props)
@@ -271,8 +383,8 @@ class ObjectSetProvider(ResourceProvider):
         if holder is not None:
             write_inventory(client, holder, [m.key for m in mine if m.key != holder])
         return {
-            **copy.deepcopy(props),
-            "objects": preview_objects(desired.manifests),
+            **copy.deepcopy({k: v for k, v in props.items() if k != "objects"}),
+            OBJECTS_DIGEST: objects_digest(preview_objects(desired.manifests)),
             "object_keys": current,
             **self.status(live),
         }

@@ -2,12 +2,13 @@
 
 ``apply_manifests`` server-side-applies ``Manifest``s in order with field
 manager ``fluxgitops`` (conflicts become ``ApplyConflictError`` naming each
-field and its manager; ``force`` takes ownership). ``read_objects`` returns
-what is live (``list_objects``: one LIST of a kind), ``write_inventory``
-records what was applied on the FluxConfig's status, ``delete_objects`` deletes
-in reverse order and waits for finalizers with a timeout — it never hangs.
-Called by the dynamic provider, the CLI and the reconciler. API errors are
-translated by ``kube.boundary``.
+field and its manager; ``force`` takes ownership); ``apply_concurrently`` does
+the same with several requests in flight where the order does not matter.
+``read_objects`` returns what is live (``list_objects``: one LIST of a kind),
+``write_inventory`` records what was applied on the FluxConfig's status,
+``delete_objects`` deletes in reverse order and waits for finalizers with a
+timeout — it never hangs. Called by the dynamic provider, the CLI and the
+reconciler. API errors are translated by ``kube.boundary``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from lightkube import Client, codecs
@@ -24,7 +26,7 @@ from lightkube.types import PatchType
 
 from fluxgitops.errors import AlreadyExistsError, DeletionTimeoutError, NotFoundError
 from fluxgitops.fluxconfig.ownership import inventory_status
-from fluxgitops.kinds import CLUSTER_SCOPED_KINDS, OWNED_KINDS
+from fluxgitops.kinds import CLUSTER_SCOPED_KINDS, ORDERING_KINDS, OWNED_KINDS
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
 from fluxgitops.manifest import Manifest, ObjectKey
@@ -64,6 +66,36 @@ def apply_manifests(
         with api_errors(str(manifest.key)):
             live = client.apply(obj, force=force)
         applied.append(_as_dict(live))
+    return applied
+
+
+def apply_concurrently(
+    client: Client, manifests: Sequence[Manifest], *, force: bool = False, workers: int = 8
+) -> list[dict[str, Any]]:
+    """``apply_manifests`` with up to ``workers`` applies in flight: the objects between two
+    ``ORDERING_KINDS`` objects (CRDs, Namespaces, admission configuration) go concurrently,
+    those objects alone and in order. The live objects in ``manifests`` order; the first
+    failure in that order is raised once the wave it is in has finished."""
+    waves: list[list[Manifest]] = []
+    for manifest in manifests:
+        if (
+            manifest.key.kind in ORDERING_KINDS
+            or not waves
+            or waves[-1][-1].key.kind in (ORDERING_KINDS)
+        ):
+            waves.append([manifest])
+        else:
+            waves[-1].append(manifest)
+    applied: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for wave in waves:
+            if len(wave) == 1:
+                applied.extend(apply_manifests(client, wave, force=force))
+                continue
+            futures = [pool.submit(apply_manifests, client, [m], force=force) for m in wave]
+            wait(futures)
+            for future in futures:
+                applied.extend(future.result())
     return applied
 
 

@@ -239,3 +239,21 @@ def parse_extension(raw: Mapping[str, Any]) -> FluxExtensionSpec:
     if not isinstance(raw, Mapping):
         raise SpecError("FluxExtension", [FieldError("", "must be a mapping", type(raw).__name__)])
     return _validate(FluxExtensionSpec, raw, _subject("FluxExtension", raw))
+
+
+def ssh_key_problems(spec: FluxConfigurationSpec, reconciler_enabled: bool) -> list[FieldError]:
+    """An SSH Git source without a key when no reconciler will generate one (kubernetes
+    backend with ``extension.reconciler.enabled: false``): nothing would ever fill the
+    Secret the GitRepository refers to. Used by ``parse_stack`` and the provider's check."""
+    git = spec.git_repository
+    if reconciler_enabled or git is None or not git.generates_ssh_key:
+        return []
+    return [
+        FieldError(
+            "gitRepository.sshPrivateKey",
+            "is required for an ssh:// URL when the reconciler is off "
+            "(extension.reconciler.enabled: false), since only the reconciler generates keys; "
+            "set sshPrivateKey as a Pulumi secret, use localAuthRef, or enable the reconciler",
+            repr(git.url),
+        )
+    ]

@@ -6,15 +6,18 @@ create/update/delete/read, with the outputs of one step as ``olds`` of the next.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from lightkube import ApiError, Client, codecs
 from lightkube.resources.core_v1 import Secret
+from pulumi.runtime import rpc
 
 from fluxgitops.diff import diff_manifests
 from fluxgitops.errors import ApplyConflictError
@@ -26,6 +29,14 @@ from fluxgitops.local.gitserver import DEFAULT_BRANCH, GitServer
 from fluxgitops.manifest import ObjectKey
 from fluxgitops.meta import FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND
 from providers.fluxconfig import FluxConfigurationProvider
+from providers.objectset import (
+    OBJECTS_DIGEST,
+    RENDERED_BY,
+    Desired,
+    client_for,
+    objects_digest,
+    render_fingerprint,
+)
 
 TOKEN = "ghp_provider-test-token-0123"
 _names = itertools.count()
@@ -69,6 +80,17 @@ def created(
         provider.delete("x", outs)
 
 
+def engine_round_trip(props: dict[str, Any]) -> dict[str, Any]:
+    """``props`` as the provider receives them back from the engine: serialized to a protobuf
+    Struct and deserialized (numbers come back as floats)."""
+    loop = asyncio.new_event_loop()
+    try:
+        struct = loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
+    return dict(rpc.deserialize_properties(struct, True))
+
+
 def kustomization(admin: Client, namespace: str, name: str) -> Any:
     """The live Kustomization or None."""
     try:
@@ -106,6 +128,48 @@ def test_check_adds_masked_preview_objects(
     assert TOKEN not in repr(objects)
 
 
+class NoRender(FluxConfigurationProvider):
+    """A provider that fails if it parses or renders."""
+
+    def desire(self, props: dict[str, Any]) -> Desired:
+        raise AssertionError("rendered again")
+
+
+def test_unchanged_inputs_reuse_the_last_checks_objects(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any]
+) -> None:
+    checked = engine_round_trip(provider.check({}, inputs).inputs)
+    again = NoRender().check(checked, copy.deepcopy(inputs))
+    assert again.failures == []
+    assert again.inputs["objects"] == checked["objects"]
+    assert again.inputs[RENDERED_BY] == render_fingerprint()
+
+
+def test_changed_inputs_render_again(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any]
+) -> None:
+    checked = provider.check({}, inputs).inputs
+    inputs["spec"]["kustomizations"]["apps"]["prune"] = True
+    with pytest.raises(AssertionError, match="rendered again"):
+        NoRender().check(checked, inputs)
+
+
+def test_objects_rendered_by_other_code_render_again(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any]
+) -> None:
+    checked = {**provider.check({}, inputs).inputs, RENDERED_BY: "an older fluxgitops"}
+    with pytest.raises(AssertionError, match="rendered again"):
+        NoRender().check(checked, inputs)
+
+
+def test_source_checks_never_reuse_the_last_objects(
+    provider: FluxConfigurationProvider, inputs: dict[str, Any]
+) -> None:
+    checked = provider.check({}, inputs).inputs
+    with pytest.raises(AssertionError, match="rendered again"):
+        NoRender().check({**checked, "source_check": "warn"}, {**inputs, "source_check": "warn"})
+
+
 def test_create_applies_every_object(
     created: dict[str, Any], admin: Client, inputs: dict[str, Any]
 ) -> None:
@@ -129,17 +193,59 @@ def test_second_diff_shows_no_change(
     assert result.replaces == []
 
 
+def test_outputs_record_the_objects_digest_not_the_objects(
+    provider: FluxConfigurationProvider, created: dict[str, Any], inputs: dict[str, Any]
+) -> None:
+    checked = provider.check({}, inputs).inputs
+    assert "objects" not in created
+    assert created[OBJECTS_DIGEST] == objects_digest(checked["objects"])
+
+
+def test_second_diff_after_the_engine_round_trip_shows_no_change(
+    provider: FluxConfigurationProvider, created: dict[str, Any], inputs: dict[str, Any]
+) -> None:
+    olds = engine_round_trip(created)
+    news = engine_round_trip(provider.check(olds, inputs).inputs)
+    assert provider.diff("x", olds, news).changes is False
+
+
+def test_diff_of_outputs_holding_objects_compares_them_field_by_field(
+    provider: FluxConfigurationProvider, created: dict[str, Any], inputs: dict[str, Any]
+) -> None:
+    checked = provider.check(created, inputs).inputs
+    refreshed = {**created, "objects": copy.deepcopy(checked["objects"])}
+    refreshed[OBJECTS_DIGEST] = "stale"  # objects read live win over the recorded digest
+    assert provider.diff("x", refreshed, checked).changes is False
+    name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
+    refreshed["objects"][f"Kustomization {ns}/{name}-apps"]["spec"]["interval"] = "99m"
+    assert provider.diff("x", refreshed, checked).changes is True
+
+
+def test_one_client_per_cluster_per_process(inputs: dict[str, Any], tmp_path: Path) -> None:
+    assert client_for(inputs) is client_for(dict(inputs))
+    content = Path(inputs["kubeconfig"]).read_text()
+    inline = client_for({**inputs, "kubeconfig": None, "kubeconfig_content": content})
+    assert inline is not client_for(inputs)
+    assert inline is client_for({**inputs, "kubeconfig": None, "kubeconfig_content": content})
+    copied = tmp_path / "kubeconfig"
+    copied.write_text(Path(inputs["kubeconfig"]).read_text())
+    first = client_for({**inputs, "kubeconfig": str(copied)})
+    copied.write_text(copied.read_text() + "\n")  # rewritten: a new connection
+    assert client_for({**inputs, "kubeconfig": str(copied)}) is not first
+
+
 def test_changing_one_interval_changes_exactly_that_field(
     provider: FluxConfigurationProvider,
     created: dict[str, Any],
     inputs: dict[str, Any],
     admin: Client,
 ) -> None:
+    before = provider.check({}, copy.deepcopy(inputs)).inputs["objects"]
     inputs["spec"]["kustomizations"]["apps"]["syncInterval"] = "3m"
     checked = provider.check(created, inputs).inputs
     assert provider.diff("x", created, checked).changes is True
     name, ns = inputs["spec"]["name"], inputs["spec"]["namespace"]
-    diff = diff_manifests(created["objects"].values(), checked["objects"].values())
+    diff = diff_manifests(before.values(), checked["objects"].values())
     paths = {str(c.key): [f.path for f in c.fields] for c in diff.of("update")}
     assert paths[f"Kustomization {ns}/{name}-apps"] == ["spec.interval", "spec.retryInterval"]
     provider.update("x", created, checked)
