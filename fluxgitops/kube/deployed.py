@@ -22,18 +22,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lightkube import Client
 
+from fluxgitops import render
 from fluxgitops.errors import ReconciliationError, ReconciliationTimeoutError
 from fluxgitops.fluxconfig.ownership import owned_keys
 from fluxgitops.kinds import FLUX_KINDS, SOURCE_KINDS
 from fluxgitops.kube.apply import read_object, read_objects
 from fluxgitops.manifest import ObjectKey
 from fluxgitops.meta import FLUXCONFIG_KIND
-from fluxgitops.render import RenderOptions, render_configuration
-from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.status import (
     COMPLIANT,
     NON_COMPLIANT,
@@ -45,6 +44,9 @@ from fluxgitops.status import (
     status_entry,
     synced_commit,
 )
+
+if TYPE_CHECKING:  # the models load with the renderer, on the first read
+    from fluxgitops.spec import FluxConfigurationSpec
 
 DEFAULT_WAIT = timedelta(minutes=10)
 """``reconciliationWaitDuration`` when ``waitForReconciliation`` is on and no duration is given."""
@@ -109,7 +111,7 @@ def read_configuration(
     ``status.inventory`` still records: ``fluxconfig.ownership.owned_keys``) and what their
     Kustomizations applied. A rendered object not there yet is kept (None: Pending); an
     inventory entry already gone is left out."""
-    manifests = render_configuration(spec, RenderOptions(multi_tenancy=multi_tenancy))
+    manifests = render.render_configuration(spec, render.RenderOptions(multi_tenancy=multi_tenancy))
     fluxconfig_key = next(m.key for m in manifests if m.key.kind == FLUXCONFIG_KIND)
     fluxconfig = read_object(client, fluxconfig_key)
     rendered = [m.key for m in manifests if m.key.kind in FLUX_KINDS]
