@@ -78,11 +78,8 @@ def apply_concurrently(
     failure in that order is raised once the wave it is in has finished."""
     waves: list[list[Manifest]] = []
     for manifest in manifests:
-        if (
-            manifest.key.kind in ORDERING_KINDS
-            or not waves
-            or waves[-1][-1].key.kind in (ORDERING_KINDS)
-        ):
+        after_ordering = bool(waves) and waves[-1][-1].key.kind in ORDERING_KINDS
+        if not waves or after_ordering or manifest.key.kind in ORDERING_KINDS:
             waves.append([manifest])
         else:
             waves[-1].append(manifest)
