@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import get_config
 
+from components import registration
 from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
 from components.fluxv1 import refuse_azure_flux_v1, refuse_kubernetes_flux_v1
@@ -50,6 +51,7 @@ def configuration_name(cluster: Cluster, spec: FluxConfigurationSpec) -> str:
 def main() -> StackConfig:
     """Declare the stack's resources; returns the parsed stack (``components.automation``
     waits for its configurations without parsing the config again)."""
+    registration.apply()
     raw = get_config(CONFIG_KEY)
     fleets = get_config(FLEETS_KEY)
     stack = parse_stack(
