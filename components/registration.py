@@ -19,7 +19,7 @@ two things the Python SDK does for every resource, measured with py-spy
   called into the SDK's program runner), which is all Pulumi shows (the first frame
   is the resource's source position).
 
-``apply`` installs both into the SDK modules that use them; it is idempotent, called
+``apply`` installs the first two into the SDK modules that use them; it is idempotent, called
 by ``components.program.main`` — so only the fluxgitops program (``pulumi up`` in
 this project, ``fluxgitops up``) is affected, never a user's own program that imports
 the components. The private SDK names it replaces are listed in ``SDK_HOOKS``;
@@ -28,15 +28,18 @@ the components. The private SDK names it replaces are listed in ``SDK_HOOKS``;
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
 import pulumi
+from pulumi.errors import RunError
 from pulumi.runtime.proto import source_pb2
 
 SDK_DEBUG_ENV = "FLUXGITOPS_SDK_DEBUG"
@@ -115,3 +118,20 @@ def apply() -> None:
             names["log"] = _QuietLog(names["log"])
         if "_get_stack_trace" in hooks:
             names["_get_stack_trace"] = _stack_trace
+
+
+def settle(outputs: Sequence[pulumi.Output[Any]]) -> None:
+    """Wait for ``outputs`` once, as the program's asynchronous entrypoint (``pulumi.run``).
+
+    Failures are left to the SDK, which reports each failed registration itself. Under
+    ``pulumi.runtime.mocks`` (unit tests) the root stack is already finished and refuses an
+    entrypoint; nothing is registered then (the quadratic wait needs real RPCs to matter).
+    """
+
+    async def wait() -> None:
+        await asyncio.gather(*(output.future() for output in outputs), return_exceptions=True)
+
+    try:
+        pulumi.run(wait)
+    except RunError:
+        return

@@ -15,6 +15,7 @@ from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
 
 from components import registration
+from tests.pulumi_support import Recorder, pulumi_test
 
 
 @pytest.fixture
@@ -130,3 +131,9 @@ def test_stack_trace_stops_at_the_sdk_runner() -> None:
 def test_stack_trace_installed(sdk_modules: None) -> None:
     registration.apply()
     assert sdk_resource._get_stack_trace is registration._stack_trace
+
+
+@pulumi_test
+def test_settle_under_mocks_registers_nothing() -> None:
+    pulumi.runtime.set_mocks(Recorder())
+    registration.settle([pulumi.Output.from_input("x")])
