@@ -109,13 +109,15 @@ def _stack_trace() -> source_pb2.StackTrace:
 
 
 def apply() -> None:
-    """Install the quiet log (unless ``FLUXGITOPS_SDK_DEBUG=1``) and the short stack traces."""
+    """Install the quiet log (the SDK's own with ``FLUXGITOPS_SDK_DEBUG=1``, read at every
+    call) and the short stack traces."""
     for name, hooks in SDK_HOOKS.items():
         module = importlib.import_module(name)
         names = vars(module)
-        quiet = os.environ.get(SDK_DEBUG_ENV) != "1"
-        if "log" in hooks and quiet and not isinstance(names["log"], _QuietLog):
-            names["log"] = _QuietLog(names["log"])
+        if "log" in hooks:
+            current = names["log"]
+            log = current._log if isinstance(current, _QuietLog) else current
+            names["log"] = log if os.environ.get(SDK_DEBUG_ENV) == "1" else _QuietLog(log)
         if "_get_stack_trace" in hooks:
             names["_get_stack_trace"] = _stack_trace
 

@@ -1,4 +1,4 @@
-"""``components.automation.checkpoint_environment``: which stacks write their state once per run."""
+"""``components.workspace.checkpoint_environment``: which stacks write their state once per run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.automation import SKIP_CHECKPOINTS, checkpoint_environment
+from components.workspace import SKIP_CHECKPOINTS, checkpoint_environment
 
 
 def stack(tmp_path: Path, config: dict[str, Any]) -> Path:
