@@ -31,6 +31,7 @@ from fluxgitops.stack import CONFIG_KEY
 from fluxgitops.yamltext import safe_dump, safe_load
 
 LOCAL_PASSPHRASE = "fluxgitops-local"  # only for the throwaway 'local' stack
+PARALLEL_DIFF = "PULUMI_PARALLEL_DIFF"
 
 
 def state_dir() -> Path:
@@ -41,8 +42,9 @@ def state_dir() -> Path:
 
 def pulumi_environment(stack: str) -> dict[str, str]:
     """What the built ``pulumi`` needs for ``stack``: PATH (the CLI, this Python), the file
-    backend, PULUMI_HOME, no update checks or plugin downloads, and the passphrase (the
-    ``local`` stack's default when none is exported). Also used by ``fluxgitops pulumi``."""
+    backend, PULUMI_HOME, no update checks or plugin downloads, diffs in parallel (unless
+    ``PULUMI_PARALLEL_DIFF`` says otherwise), and the passphrase (the ``local`` stack's default
+    when none is exported). Also used by ``fluxgitops pulumi``."""
     pulumi_dir = tool_path("pulumi").parent
     path = os.pathsep.join(
         [str(Path(sys.executable).parent), str(pulumi_dir), os.environ.get("PATH", "")]
@@ -54,6 +56,9 @@ def pulumi_environment(stack: str) -> dict[str, str]:
         "PULUMI_RUNTIME_VIRTUALENV": str(Path(sys.executable).parent.parent),
         "PULUMI_HOME": str(state_dir().parent / "pulumi-home"),
         "PULUMI_BACKEND_URL": state_dir().as_uri(),
+        # the engine otherwise calls each resource's Diff one after another, waiting on the
+        # Python provider process every time (no-change preview of 200: 5.15 -> 4.88 s)
+        PARALLEL_DIFF: os.environ.get(PARALLEL_DIFF, "true"),
     }
     passphrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE")
     if passphrase is None and stack != "local":
