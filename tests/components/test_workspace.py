@@ -1,4 +1,5 @@
-"""``components.workspace.checkpoint_environment``: which stacks write their state once per run."""
+"""``components.workspace``: which stacks write their state once per run, the pinned CLI
+version, and the environment every run gets."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from components.workspace import SKIP_CHECKPOINTS, checkpoint_environment
+from components.workspace import (
+    PARALLEL_DIFF,
+    SKIP_CHECKPOINTS,
+    checkpoint_environment,
+    pulumi_environment,
+)
+from fluxgitops.local.toolchain import pinned_version, version_of
 
 
 def stack(tmp_path: Path, config: dict[str, Any]) -> Path:
@@ -56,3 +63,23 @@ def test_malformed_stack_keeps_checkpoints(tmp_path: Path) -> None:
 def test_user_choice_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SKIP_CHECKPOINTS, "false")
     assert checkpoint_environment(stack(tmp_path, {"fluxgitops:clusters": [{"name": "a"}]})) == {}
+
+
+def test_pinned_version_is_the_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLUXGITOPS_PULUMI", raising=False)
+    assert pinned_version("pulumi") == version_of("pulumi")
+
+
+def test_pinned_version_unknown_for_another_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLUXGITOPS_PULUMI", "/opt/pulumi/bin/pulumi")
+    assert pinned_version("pulumi") is None
+
+
+def test_diffs_run_in_parallel_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PARALLEL_DIFF, raising=False)
+    assert pulumi_environment("local")[PARALLEL_DIFF] == "true"
+
+
+def test_parallel_diff_user_choice_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PARALLEL_DIFF, "false")
+    assert pulumi_environment("local")[PARALLEL_DIFF] == "false"
