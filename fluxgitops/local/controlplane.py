@@ -62,6 +62,7 @@ from fluxgitops.local.processes import (
     http_ok,
     process_status,
     read_state,
+    sticky_port,
     stop_detached,
 )
 from fluxgitops.local.toolchain import tool_path
@@ -207,6 +208,7 @@ class ControlPlane:
         health = free_port()
         ports = {"storage": free_port(), "events": free_port(), "receiver": free_port()}
         if name == "source-controller":
+            ports["storage"] = sticky_port(self.workdir / "source-storage.port")
             self.storage_port = ports["storage"]
             (self.workdir / "artifacts").mkdir(exist_ok=True)
         argv = flux_controller_argv(name, binary, health, self.workdir, ports)

@@ -28,12 +28,29 @@ STATE_FILE = "state.json"
 Check = Callable[[], bool]
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+def free_port(preferred: int = 0) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now: ``preferred`` when it is
+    free, else any."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def sticky_port(record: Path) -> int:
+    """The port written in ``record`` when it is still free, else a new one; written back.
+    For addresses other processes store: Flux's source-controller puts its storage address
+    in every artifact URL, and a plane restarted on its old data must serve the old URLs."""
+    try:
+        preferred = int(record.read_text())
+    except (OSError, ValueError):
+        preferred = 0
+    port = free_port(preferred)
+    record.write_text(str(port))
+    return port
 
 
 @dataclass
