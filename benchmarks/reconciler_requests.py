@@ -165,7 +165,7 @@ def run(configs: int, samples: int, out: Callable[[str], None]) -> None:
                     live = bench.admin.get(
                         bench.fluxconfig, raw["name"], namespace=raw["namespace"]
                     )
-                    gen = int(live.metadata.generation or 0)  # type: ignore[union-attr]
+                    gen = int(live.metadata.generation or 0)
                     ns, name = raw["namespace"], raw["name"]
                     wait(name, lambda: observed(bench, ns, name, gen))  # noqa: B023
                     time.sleep(0.3)  # the status write after the applies

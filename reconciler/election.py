@@ -14,11 +14,27 @@ liveness probe compares it with the Lease events the kopf watch delivers.
 Fencing: every (re)acquisition starts a new term (``leaseTransitions`` + 1, a
 new ``acquireTime``), also when a restarted replica reclaims the Lease it
 still holds under its stable identity (at once, no expiry wait). The
-``Fence`` holds the current term and when it was last renewed; the workers'
-``FencedClient`` checks it immediately before every write (and the Lease on
-the server at the start of each job) and raises ``LeaseLostError`` once the
-term changed or the last renewal is older than ``renew_deadline`` — e.g. a
-leader paused past its Lease, resumed with writes queued. Used by
+``Fence`` holds the current term and when its last renewal was sent; the
+workers' ``FencedClient`` checks it immediately before every write and raises
+``LeaseLostError`` once the term changed, the Lease was seen held by someone
+else, or the last renewal was sent more than ``renew_deadline`` ago — e.g. a
+leader paused past its Lease, resumed with writes queued.
+
+The guarantee: a write is sent only while (1) the Fence holds the term the
+job started in, (2) a renewal of that term was sent less than
+``renew_deadline`` ago on this process's monotonic clock, and (3) no Lease
+watch event or read since showed the Lease held by another identity (or
+deleted). Another replica takes the Lease only once it has seen the record
+unchanged for ``lease_duration`` (> ``renew_deadline``) on its own clock,
+counted from a moment after our renewal was sent; so while (2) holds no other
+replica following this protocol leads (the client-go assumption: clock rates
+differ by less than ``(lease_duration - renew_deadline) / lease_duration``).
+(3) catches a Lease changed outside the protocol (deleted or overwritten by
+hand) as soon as the watch delivers it. The Lease is read from the server at
+the start of a job (``Fence.verify``) only when the last renewal is older
+than half the renew deadline (renewals are late: the API server is slow or
+unreachable), not on every job: a read per job would add a round trip to every
+reconcile and guarantee nothing (1)–(3) do not. Used by
 ``reconciler.operator``.
 """
 
@@ -79,9 +95,8 @@ def term_of(spec: Any) -> Term:
 
 
 class Fence:
-    """The term this replica holds and when it was last renewed; shared with the worker threads.
-
-    ``disabled`` (no leader election): every check passes.
+    """The term this replica holds and when its last renewal was sent; shared with the worker
+    threads. ``disabled`` (no leader election): every check passes.
     """
 
     def __init__(
@@ -94,6 +109,8 @@ class Fence:
         self.enabled = enabled
         self.refused = 0
         """Writes refused so far (read by tests and the liveness report)."""
+        self.reads = 0
+        """Lease reads made by ``verify`` (renewals were late)."""
         self._state: tuple[Term, float] | None = None
         self._lock = threading.Lock()
 
@@ -110,6 +127,23 @@ class Fence:
     def lost(self) -> None:
         """Leadership ended: every further write is refused until the next term."""
         self._state = None
+
+    def valid_for(self) -> float:
+        """Seconds left before the last renewal is ``renew_deadline`` old (<= 0: not leading)."""
+        state = self._state
+        if state is None:
+            return 0.0
+        return self.renew_deadline - (time.monotonic() - state[1])
+
+    def contradicts(self, holder: str, transitions: int, *, deleted: bool = False) -> bool:
+        """Whether a Lease record seen on the server (a watch event) says our term is over: the
+        Lease deleted, or held by another identity (or by nobody) in our term or a later one.
+        Records of earlier terms are old news; our own identity in another term is our own
+        acquisition arriving before its response."""
+        term = self.term
+        if not self.enabled or term is None:
+            return False
+        return deleted or (holder != self.identity and transitions >= term.transitions)
 
     def _refuse(self, what: str, why: str) -> LeaseLostError:
         with self._lock:
@@ -137,10 +171,15 @@ class Fence:
             )
 
     def verify(self, client: Client, term: Term | None, what: str) -> None:
-        """``check``, then read the Lease: it must still record ``term`` on the server."""
+        """``check``; when the last renewal is older than half the renew deadline, also read the
+        Lease: it must still record ``term`` on the server."""
         if not self.enabled:
             return
         self.check(term, what)
+        if self.valid_for() > self.renew_deadline / 2:
+            return
+        with self._lock:
+            self.reads += 1
         with api_errors(f"Lease {self.namespace}/{self.name}"):
             lease = client.get(Lease, self.name, namespace=self.namespace)
         live = term_of(lease.spec)

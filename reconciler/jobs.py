@@ -35,6 +35,7 @@ from reconciler import actions
 from reconciler.election import Fence, FencedClient, Term
 from reconciler.inventory import ConfigKey, Inventory, Record
 from reconciler.options import ReconcilerOptions
+from reconciler.secretcache import SecretCache
 from reconciler.workqueue import Backoff, WorkQueue
 
 log = logging.getLogger("fluxgitops.reconciler")
@@ -50,6 +51,7 @@ class Jobs:
 
     options: ReconcilerOptions
     inventory: Inventory
+    secrets: SecretCache
     queue: WorkQueue[ConfigKey]
     backoff: Backoff
     leading: asyncio.Event
@@ -88,7 +90,7 @@ class Jobs:
         self, call: Callable[[Client], T], term: Term | None = None, verify: str = ""
     ) -> T:
         """Run ``call`` in a worker thread, its writes fenced to ``term``; ``verify``: first
-        confirm on the server that the Lease still records ``term`` (naming ``verify``)."""
+        ``Fence.verify`` the term (naming ``verify``; a Lease read only when renewals are late)."""
 
         def run() -> T:
             client = self._client()
@@ -142,6 +144,7 @@ class Jobs:
             shared=self.inventory.owned_keys(namespace, None),
             shared_wanted=self.inventory.shared_wanted(record.key),
             lookup=self.inventory.lookup,
+            secrets=self.secrets,
         )
 
         def publish(desired: dict[Any, dict[str, Any]], protected: Any) -> None:

@@ -9,8 +9,9 @@ finalizers, no kopf memory kept per object (``EventMemories``). ``workers`` asyn
 tasks (``reconciler.jobs``) take keys from the ``WorkQueue`` and run ``reconciler.actions`` in
 threads with one sync lightkube client each (field manager
 ``fluxgitops-reconciler``), fenced: every write checks the Lease term the job
-started in (``reconciler.election.Fence``), so a leader that lost the Lease
-(paused, cut off) writes nothing more. Only the Lease holder's workers run
+started in and its renew deadline (``reconciler.election.Fence``), and a Lease
+watch event showing another holder stops them at once, so a leader that lost
+the Lease (paused, cut off, overwritten) writes nothing more. Only the Lease holder's workers run
 (``reconciler.election``); a follower keeps its caches warm. The reconciler's
 applied objects are recorded in ``status.inventory``; a sweep on taking the
 lead and every ``orphan_sweep_interval`` collects labelled objects whose
@@ -51,6 +52,7 @@ from reconciler.election import Fence, LeaderElector
 from reconciler.inventory import ConfigKey, Inventory
 from reconciler.jobs import SWEEP_DELAY, Jobs
 from reconciler.options import ReconcilerOptions
+from reconciler.secretcache import SecretCache
 from reconciler.workqueue import Backoff, WorkQueue
 
 log = logging.getLogger("fluxgitops.reconciler")
@@ -161,6 +163,7 @@ class Reconciler(Jobs):
     def __init__(self, options: ReconcilerOptions) -> None:
         self.options = options
         self.inventory = Inventory()
+        self.secrets = SecretCache(self.inventory.version)
         self.queue: WorkQueue[ConfigKey] = WorkQueue()
         self.backoff = Backoff(options.backoff_base, options.backoff_max)
         self.leading = asyncio.Event()
@@ -319,6 +322,8 @@ class Reconciler(Jobs):
         if event.get("type") is None and Manifest(body).key in self.inventory.live:
             self._relisted(str(body.get("kind")))
         work = self.inventory.object_event(event.get("type"), body)
+        if body.get("kind") == "Secret":
+            self.secrets.seen(event.get("type"), body)
         for key, full in work:
             self.queue.add(key, full=full)
         if log.isEnabledFor(logging.DEBUG):
@@ -334,11 +339,19 @@ class Reconciler(Jobs):
             )
 
     async def _on_lease(self, event: Mapping[str, Any], **_: Any) -> None:
-        meta = (event.get("object") or {}).get("metadata") or {}
-        if meta.get("namespace") == self.options.lease_namespace:
-            if event.get("type") is None and self.lease_seen_at:
-                self._relisted("Lease")
-            self.lease_seen_at = time.monotonic()
+        body = event.get("object") or {}
+        meta = body.get("metadata") or {}
+        if meta.get("namespace") != self.options.lease_namespace:
+            return
+        if event.get("type") is None and self.lease_seen_at:
+            self._relisted("Lease")
+        self.lease_seen_at = time.monotonic()
+        spec = body.get("spec") or {}
+        holder = str(spec.get("holderIdentity") or "")
+        deleted = event.get("type") == "DELETED"
+        if self.fence.contradicts(holder, int(spec.get("leaseTransitions") or 0), deleted=deleted):
+            seen = "deleted" if deleted else f"held by {holder or 'nobody'}"
+            self._fenced(f"the Lease watch shows it {seen}")
 
     def _relisted(self, kind: str) -> None:
         """A watch started over with a fresh list (after a 410, e.g. an API server restart).
