@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,10 +61,10 @@ from fluxgitops.fluxconfig.readback import (
 from fluxgitops.fluxconfig.status import Outcome, stale_keys
 from fluxgitops.fluxconfig.vocabulary import ANNOTATION_FORCE_FINALIZE, FINALIZER, Phase, subject
 from fluxgitops.kinds import RBAC_KINDS
-from fluxgitops.kube.apply import apply_concurrently
+from fluxgitops.kube.apply import apply_concurrently, apply_manifests
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
-from fluxgitops.manifest import ObjectKey
+from fluxgitops.manifest import Manifest, ObjectKey
 from fluxgitops.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_KIND,
@@ -205,6 +206,9 @@ class ReconcileInput:
     """The watch cache of labelled objects (read from the worker thread; dict reads only)."""
     secrets: SecretCache = field(default_factory=SecretCache)
     """Secret data the watch delivered (the default knows nothing: every Secret is read)."""
+    apply_pool: Executor | None = None
+    """Apply the objects concurrently on this executor (``kinds.ORDERING_KINDS`` waves);
+    None: one after another."""
 
 
 @dataclass
@@ -291,6 +295,15 @@ def _stale(
     return stale
 
 
+def _apply(
+    client: Client, manifests: list[Manifest], pool: Executor | None
+) -> list[dict[str, Any]]:
+    """Server-side apply (forced) one after another, or concurrently on ``pool``."""
+    if pool is None:
+        return apply_manifests(client, manifests, force=True)
+    return apply_concurrently(client, manifests, force=True, pool=pool)
+
+
 def reconcile(
     client: Client,
     inp: ReconcileInput,
@@ -343,7 +356,7 @@ def reconcile(
         views = {m.key: view(m.body) for m in manifests}
         protected = None if desired.generate_ssh_key else desired.auth_secret
         publish(views, protected)
-        applied = apply_concurrently(client, manifests, force=True)
+        applied = _apply(client, manifests, inp.apply_pool)
         stale = _stale(client, inp, views, desired)
         prune(client, stale)
         if stale:

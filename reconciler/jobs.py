@@ -59,6 +59,7 @@ class Jobs:
     reconciles: int
     orphans_collected: list[tuple[tuple[str, str | None], list[ObjectKey]]]
     _executor: concurrent.futures.ThreadPoolExecutor | None
+    _apply_pool: concurrent.futures.ThreadPoolExecutor | None
     _clients: threading.local
 
     def _fenced(self, reason: str) -> None:
@@ -145,6 +146,7 @@ class Jobs:
             shared_wanted=self.inventory.shared_wanted(record.key),
             lookup=self.inventory.lookup,
             secrets=self.secrets,
+            apply_pool=self._apply_pool if not len(self.queue) else None,
         )
 
         def publish(desired: dict[Any, dict[str, Any]], protected: Any) -> None:

@@ -57,6 +57,10 @@ from reconciler.workqueue import Backoff, WorkQueue
 
 log = logging.getLogger("fluxgitops.reconciler")
 
+APPLY_THREADS = 6
+"""Threads applying one FluxConfig's objects concurrently, when no other FluxConfig waits (a
+change is applied in one round trip; under a backlog the workers are the concurrency)."""
+
 
 def connection_info(config: SingleConfig) -> kopf.ConnectionInfo:
     """kopf's credentials from a lightkube kubeconfig context (paths or inline data)."""
@@ -176,6 +180,7 @@ class Reconciler(Jobs):
         self.reconciles = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._apply_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._clients = threading.local()
         self._elector: LeaderElector | None = None
         self._sweep: asyncio.TimerHandle | None = None
@@ -270,6 +275,9 @@ class Reconciler(Jobs):
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.options.workers + 1, thread_name_prefix="reconciler"
         )
+        self._apply_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=APPLY_THREADS, thread_name_prefix="reconciler_apply"
+        )
         for n in range(self.options.workers):
             self._tasks.append(asyncio.create_task(self._worker(), name=f"reconciler-worker-{n}"))
         self._tasks.append(asyncio.create_task(self._resync(), name="reconciler-resync"))
@@ -291,8 +299,9 @@ class Reconciler(Jobs):
         self.queue.close()
         if self._sweep is not None:
             self._sweep.cancel()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._executor, self._apply_pool):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
         log.info("reconciler %s stopped", self.options.identity)
 
     # ------------------------------------------------------------ events
