@@ -47,9 +47,10 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from lightkube import AsyncClient, Client
 from lightkube.resources.coordination_v1 import Lease
@@ -64,6 +65,8 @@ from fluxgitops.errors import (
 from fluxgitops.kube.boundary import api_errors
 
 log = logging.getLogger("fluxgitops.reconciler.election")
+
+T = TypeVar("T")
 
 
 def _micro_now() -> str:
@@ -188,15 +191,27 @@ class Fence:
 
 
 class FencedClient(Client):
-    """A sync lightkube client whose writes pass ``Fence.check`` first (for one worker thread).
+    """A sync lightkube client whose writes pass ``Fence.check`` first; one per process, shared
+    by the worker threads (one connection pool).
 
-    ``term`` is the term the current job started in (set by the worker before each job).
+    ``term`` is the term the calling thread's current job started in (thread-local: set by
+    the worker before each job, and by ``FencedPool`` for the tasks a worker hands it).
     """
 
     def __init__(self, *args: Any, fence: Fence, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fence = fence
-        self.term: Term | None = None
+        self._local = threading.local()
+
+    @property
+    def term(self) -> Term | None:
+        """This thread's job's term."""
+        term: Term | None = getattr(self._local, "term", None)
+        return term
+
+    @term.setter
+    def term(self, term: Term | None) -> None:
+        self._local.term = term
 
     def _fenced(self, verb: str, args: tuple[Any, ...]) -> None:
         target = args[0] if args else None
@@ -230,6 +245,28 @@ class FencedClient(Client):
     def deletecollection(self, *args: Any, **kwargs: Any) -> Any:
         self._fenced("deletecollection", args)
         return super().deletecollection(*args, **kwargs)
+
+
+class FencedPool(ThreadPoolExecutor):
+    """A thread pool whose tasks write with the fencing term of the thread that submitted them
+    (``client.term`` there), so work a job hands over stays fenced to the job's term."""
+
+    def __init__(self, client: FencedClient, max_workers: int, thread_name_prefix: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self.client = client
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """Run ``fn(*args, **kwargs)`` with the submitting thread's term."""
+        client, term = self.client, self.client.term
+
+        def fenced() -> T:
+            client.term = term
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                client.term = None
+
+        return super().submit(fenced)
 
 
 class LeaderElector:

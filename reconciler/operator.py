@@ -7,8 +7,8 @@ and queue keys (``on.event`` handlers: no kopf annotations, no diff-base
 copies of the spec in annotations nor built per event (``NoDiffBase``), no kopf
 finalizers, no kopf memory kept per object (``EventMemories``). ``workers`` asyncio
 tasks (``reconciler.jobs``) take keys from the ``WorkQueue`` and run ``reconciler.actions`` in
-threads with one sync lightkube client each (field manager
-``fluxgitops-reconciler``), fenced: every write checks the Lease term the job
+threads sharing one sync lightkube client (field manager ``fluxgitops-reconciler``; the
+fencing term is per thread), fenced: every write checks the Lease term the job
 started in and its renew deadline (``reconciler.election.Fence``), and a Lease
 watch event showing another holder stops them at once, so a leader that lost
 the Lease (paused, cut off, overwritten) writes nothing more. Only the Lease holder's workers run
@@ -48,7 +48,7 @@ from fluxgitops.meta import (
     FLUXCONFIG_PLURAL,
     LABEL_MANAGED_BY,
 )
-from reconciler.election import Fence, LeaderElector
+from reconciler.election import Fence, FencedClient, FencedPool, LeaderElector
 from reconciler.inventory import ConfigKey, Inventory
 from reconciler.jobs import SWEEP_DELAY, Jobs
 from reconciler.options import ReconcilerOptions
@@ -58,8 +58,9 @@ from reconciler.workqueue import Backoff, WorkQueue
 log = logging.getLogger("fluxgitops.reconciler")
 
 APPLY_THREADS = 6
-"""Threads applying one FluxConfig's objects concurrently, when no other FluxConfig waits (a
-change is applied in one round trip; under a backlog the workers are the concurrency)."""
+"""Threads applying one FluxConfig's objects concurrently while some workers are idle (fewer
+FluxConfigs wait than there are workers): a change is applied in one round trip; under a
+backlog (a cold start) the workers are the concurrency and each applies one after another."""
 
 
 def connection_info(config: SingleConfig) -> kopf.ConnectionInfo:
@@ -180,8 +181,8 @@ class Reconciler(Jobs):
         self.reconciles = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._apply_pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._clients = threading.local()
+        self._apply_pool: FencedPool | None = None
+        self._shared_client: FencedClient | None = None
         self._elector: LeaderElector | None = None
         self._sweep: asyncio.TimerHandle | None = None
         self.fence = Fence(
@@ -275,8 +276,9 @@ class Reconciler(Jobs):
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.options.workers + 1, thread_name_prefix="reconciler"
         )
-        self._apply_pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=APPLY_THREADS, thread_name_prefix="reconciler_apply"
+        self._shared_client = self._make_client()
+        self._apply_pool = FencedPool(
+            self._shared_client, max_workers=APPLY_THREADS, thread_name_prefix="reconciler_apply"
         )
         for n in range(self.options.workers):
             self._tasks.append(asyncio.create_task(self._worker(), name=f"reconciler-worker-{n}"))

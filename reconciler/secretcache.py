@@ -11,8 +11,9 @@ read from the API as before. So a reconcile never uses data older than what
 the reconciler already knows the Secret to be, and a change delivered later
 triggers a full reconcile (``Inventory.object_event``).
 
-The data is kept as the API returns it (base64) and decoded per read; it
-never appears in a repr, log or error. Pure data plus one GET; no shared state
+The data is kept as the API returns it (base64, as compact JSON bytes:
+≈ 0.1 MiB for 500 Secrets) and decoded per read; it never appears in a repr,
+log or error. Pure data plus one GET; no shared state
 is written from the worker threads except the cache entry a GET refreshes.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 from lightkube import Client
 from lightkube.resources.core_v1 import Secret
 
-from fluxgitops.fluxconfig.drift import resource_version
+from fluxgitops.fluxconfig.drift import Packed, intern_key, resource_version
 from fluxgitops.fluxconfig.readback import decode_secret_data
 from fluxgitops.kube.boundary import or_none
 from fluxgitops.manifest import ObjectKey
@@ -42,7 +43,7 @@ class SecretCache:
 
     def __init__(self, version: Version = _unknown) -> None:
         self._version = version
-        self._data: dict[ObjectKey, tuple[int, dict[str, str]]] = {}
+        self._data: dict[ObjectKey, tuple[int, Packed]] = {}
         self.hits = 0
         """Reads answered from the cache (read by tests and benchmarks)."""
         self.reads = 0
@@ -73,8 +74,7 @@ class SecretCache:
         if current is not None and version < current[0]:
             return
         items = data.items() if isinstance(data, Mapping) else ()
-        values = {str(k): str(v) for k, v in items}
-        self._data[key] = (version, values)
+        self._data[intern_key(key)] = (version, Packed({str(k): str(v) for k, v in items}))
 
     def read(self, client: Client, namespace: str, name: str) -> dict[str, str] | None:
         """The Secret's data, decoded; None when it does not exist. From the cache when the watch
@@ -83,7 +83,7 @@ class SecretCache:
         entry = self._data.get(key)
         if entry is not None and entry[0] and entry[0] == self._version(key):
             self.hits += 1
-            return decode_secret_data(entry[1])
+            return decode_secret_data(entry[1].unpack())
         self.reads += 1
         secret = or_none(
             f"Secret {namespace}/{name}", lambda: client.get(Secret, name, namespace=namespace)

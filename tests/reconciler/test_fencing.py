@@ -13,8 +13,9 @@ from lightkube.resources.coordination_v1 import Lease
 
 from fluxgitops.errors import LeaseLostError
 from fluxgitops.kube.apply import ensure_namespace
+from fluxgitops.kube.client import load_config
 from fluxgitops.local.controlplane import ControlPlane
-from reconciler.election import Fence, Term, term_of
+from reconciler.election import Fence, FencedClient, FencedPool, Term, term_of
 from reconciler.options import default_identity
 from reconciler.runner import ReconcilerThread
 from tests.reconciler.conftest import LEASE_NAMESPACE, options_for
@@ -258,6 +259,27 @@ def test_leader_past_its_renew_deadline_applies_nothing(
         refused = fence.refused
         apply_fluxconfig(admin, https_config("web", namespace))
         wait_for("its first write to be refused", lambda: fence.refused > refused)
-        assert not thread.leading
+        wait_for("it to step down", lambda: not thread.leading)
         assert kustomization(admin, namespace, "web-infra") is None
         assert not status_of(admin, namespace, "web")
+
+
+def test_pool_task_is_fenced_to_the_submitters_term(
+    control_plane: ControlPlane, admin: Client
+) -> None:
+    fence = Fence(LEASE_NAMESPACE, "rec-pool", "me", renew_deadline=10.0, enabled=True)
+    current = Term("me", 7, "2026-01-01T00:00:00.000001Z")
+    fence.renewed(current, time.monotonic())
+    client = FencedClient(load_config(str(control_plane.kubeconfig)), fence=fence)
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "x", "namespace": "default"},
+    }
+    with FencedPool(client, max_workers=2, thread_name_prefix="test-pool") as pool:
+        client.term = Term("me", 6, "2025-12-31T00:00:00.000001Z")  # this job began a term ago
+        refused = pool.submit(client.apply, codecs.from_dict(body), field_manager="test-pool")
+        with pytest.raises(LeaseLostError, match="started this work in term me \\(term 6"):
+            refused.result()
+        client.term = current
+        pool.submit(client.apply, codecs.from_dict(body), field_manager="test-pool").result()
