@@ -1,23 +1,22 @@
 """``Reconciler``: the kopf operator that keeps every FluxConfig converged.
 
-kopf does the watching (FluxConfigs; the objects we render, filtered on the
-server by our ``managed-by`` label; our Lease), with its own reconnects,
-410 relists and 429/5xx backoff. Watch events only update the ``Inventory``
-and queue keys (``on.event`` handlers: no kopf annotations, no diff-base
-copies of the spec in annotations nor built per event (``NoDiffBase``), no kopf
-finalizers, no kopf memory kept per object (``EventMemories``). ``workers`` asyncio
-tasks (``reconciler.jobs``) take keys from the ``WorkQueue`` and run ``reconciler.actions`` in
+kopf does the watching (FluxConfigs; the objects we render, filtered on the server by
+our ``managed-by`` label; our Lease), with its own reconnects, 410 relists and 429/5xx
+backoff. Watch events only update the ``Inventory`` and queue keys (``on.event``
+handlers: no kopf annotations, no diff-base copies of the spec in annotations nor built
+per event (``NoDiffBase``), no handler progress (``NoProgress``), no kopf finalizers, no
+kopf memory kept per object (``EventMemories``). ``workers`` asyncio tasks
+(``reconciler.jobs``) take keys from the ``WorkQueue`` and run ``reconciler.actions`` in
 threads sharing one sync lightkube client (field manager ``fluxgitops-reconciler``; the
-fencing term is per thread), fenced: every write checks the Lease term the job
-started in and its renew deadline (``reconciler.election.Fence``), and a Lease
-watch event showing another holder stops them at once, so a leader that lost
-the Lease (paused, cut off, overwritten) writes nothing more. Only the Lease holder's workers run
-(``reconciler.election``); a follower keeps its caches warm. The reconciler's
-applied objects are recorded in ``status.inventory``; a sweep on taking the
-lead and every ``orphan_sweep_interval`` collects labelled objects whose
-FluxConfig is gone. A liveness probe
-fails when the Lease changes on the server but the watch no longer delivers
-its events, or a worker died. Started by ``reconciler.runner`` (in a thread)
+fencing term is per thread), fenced: every write checks the Lease term the job started
+in and its renew deadline (``reconciler.election.Fence``), and a Lease watch event
+showing another holder stops them at once, so a leader that lost the Lease (paused, cut
+off, overwritten) writes nothing more. Only the Lease holder's workers run
+(``reconciler.election``); a follower keeps its caches warm. The reconciler's applied
+objects are recorded in ``status.inventory``; a sweep on taking the lead and every
+``orphan_sweep_interval`` collects labelled objects whose FluxConfig is gone. A
+liveness probe fails when the Lease changes on the server but the watch no longer
+delivers its events, or a worker died. Started by ``reconciler.runner`` (in a thread)
 and ``reconciler.cli`` (``fluxgitops reconciler run``).
 """
 
@@ -149,10 +148,30 @@ class NoDiffBase(kopf.DiffBaseStorage):
 
     def fetch(self, *, body: Any) -> Any:
         """Nothing stored."""
-        return None
 
     def store(self, *, body: Any, patch: Any, essence: Any) -> None:
         """Nothing to store (only change handlers would)."""
+
+
+class NoProgress(kopf.ProgressStorage):
+    """No handler progress: kopf keeps it for change handlers and daemons, and there are none;
+    its default storage still clears and deep-copies two essences for every event."""
+
+    def fetch(self, *, key: Any, body: Any) -> None:
+        """Nothing stored."""
+
+    def store(self, *, key: Any, record: Any, body: Any, patch: Any) -> None:
+        """Nothing to store."""
+
+    def purge(self, *, key: Any, body: Any, patch: Any) -> None:
+        """Nothing to purge."""
+
+    def touch(self, *, body: Any, patch: Any, value: str | None) -> None:
+        """Nothing to touch."""
+
+    def clear(self, *, essence: Any) -> Any:
+        """The essence as it is (it holds no progress)."""
+        return essence
 
 
 def _api(api_version: str, kind: str) -> tuple[str, str]:
@@ -202,6 +221,7 @@ class Reconciler(Jobs):
         settings = kopf.OperatorSettings()
         settings.posting.enabled = False  # status and logs, not Kubernetes Events
         settings.persistence.diffbase_storage = NoDiffBase()  # event handlers never diff
+        settings.persistence.progress_storage = NoProgress()  # nor keep handler progress
         settings.scanning.disabled = True  # no CRD/namespace list-watch: fewer RBAC rights
         settings.watching.inactivity_timeout = 30.0  # a silent stream is re-opened
         settings.watching.reconnect_backoff = 0.5
