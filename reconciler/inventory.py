@@ -160,9 +160,8 @@ class Inventory:
         if record is None or record.deleted:
             self.configs[key] = Record.of(key, body, requested_at=_requested_at(body))
             return key, "full"
-        version, known = resource_version(body), resource_version(record.head)
-        if version < known or (version and version == known):
-            return key, None  # not newer than a copy already seen (e.g. our own write's echo)
+        if resource_version(body) < resource_version(record.head):
+            return key, None  # an older copy than one already seen (e.g. a write's response)
         was_deleting, requested = record.deleting, record.requested_at
         record.body = body
         record.requested_at = _requested_at(body)
