@@ -9,7 +9,10 @@ the same rendered objects (lightkube, field manager ``floor``), and the same
 objects as pulumi-kubernetes resources (``yaml.v2.ConfigGroup``, the provider
 plugin built from Go modules). Prints, for every size, each path (first preview,
 ``pulumi up``, no-change preview) for ours, pulumi-kubernetes and the bare loop, the
-ratios and the load average. Goals: a no-change preview no slower than pulumi-kubernetes,
+ratios and the load average. Ours writes the state once per ``up`` (a kubernetes-only
+stack: ``components.workspace.checkpoint_environment``); pulumi-kubernetes runs both ways,
+state once (the like-for-like peer) and Pulumi's default of a state write per step.
+Goals: a no-change preview no slower than pulumi-kubernetes,
 ``pulumi up`` within 2x the bare loop.
 Run: ``.venv/bin/python -m benchmarks.stack [N ...]`` (default 10 50 200).
 """
@@ -54,6 +57,10 @@ def configuration(i: int, prefix: str) -> dict[str, Any]:
     }
 
 
+PREVIEWS = 3
+"""No-change previews per size and path; the fastest is reported (the machine is noisy)."""
+
+
 def timed(fn: Any) -> tuple[float, Any]:
     """(seconds, result)."""
     start = time.perf_counter()
@@ -61,9 +68,14 @@ def timed(fn: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def kubernetes_provider_run(n: int, plane: ControlPlane, state: Path) -> tuple[float, float]:
-    """(up, no-change preview) seconds for the same objects as pulumi-kubernetes resources."""
-    raws = [configuration(i, f"k{n}") for i in range(n)]
+def kubernetes_provider_run(
+    n: int, plane: ControlPlane, state: Path, *, state_once: bool = False
+) -> tuple[float, float]:
+    """(up, no-change preview) seconds for the same objects as pulumi-kubernetes resources;
+    with ``state_once`` the state is written once at the end (``PULUMI_SKIP_CHECKPOINTS``),
+    as ``fluxgitops up`` does on kubernetes-only stacks."""
+    prefix = f"o{n}" if state_once else f"k{n}"
+    raws = [configuration(i, prefix) for i in range(n)]
     objects = [m.to_dict() for raw in raws for m in render_configuration(parse_configuration(raw))]
     namespaces = sorted(
         {str(o["metadata"]["namespace"]) for o in objects if "namespace" in o["metadata"]}
@@ -88,16 +100,17 @@ def kubernetes_provider_run(n: int, plane: ControlPlane, state: Path) -> tuple[f
             "PULUMI_CONFIG_PASSPHRASE": "bench",
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_SKIP_CHECKPOINTS": "true" if state_once else "false",
         },
         project_settings=auto.ProjectSettings(
             name="bench-k8s", runtime="python", backend=auto.ProjectBackend(url=state.as_uri())
         ),
     )
     stack = auto.create_or_select_stack(
-        f"k{n}", project_name="bench-k8s", program=program, opts=options
+        prefix, project_name="bench-k8s", program=program, opts=options
     )
     up_s, _ = timed(stack.up)
-    noop_s, _ = timed(stack.preview)
+    noop_s = min(timed(stack.preview)[0] for _ in range(PREVIEWS))
     return up_s, noop_s
 
 
@@ -109,12 +122,16 @@ def report(n: int, objects: int, figures: dict[str, float]) -> None:
     print(f"{'':24} {heads[0]:>8} {heads[1]:>11} {heads[2]:>10} {heads[3]:>9} {heads[4]:>10}")
     print(f"{'first preview (create)':24} {figures['create']:>7.2f}s")
     print(
-        f"{'pulumi up':24} {figures['up']:>7.2f}s {figures['k8s_up']:>10.2f}s "
-        f"{figures['floor']:>9.2f}s {figures['up'] / figures['k8s_up']:>8.2f}x "
+        f"{'pulumi up, state once':24} {figures['up']:>7.2f}s {figures['k8s_up_once']:>10.2f}s "
+        f"{figures['floor']:>9.2f}s {figures['up'] / figures['k8s_up_once']:>8.2f}x "
         f"{figures['up'] / figures['floor']:>9.2f}x"
     )
     print(
-        f"{'no-change preview':24} {figures['noop']:>7.2f}s {figures['k8s_noop']:>10.2f}s "
+        f"{'  k8s, a state per step':24} {'':>8} {figures['k8s_up']:>10.2f}s "
+        f"{'':>10} {figures['up'] / figures['k8s_up']:>8.2f}x"
+    )
+    print(
+        f"{'no-change preview, min 3':24} {figures['noop']:>7.2f}s {figures['k8s_noop']:>10.2f}s "
         f"{'':>10} {figures['noop'] / figures['k8s_noop']:>8.2f}x"
         f"   ({figures['noop'] / n:.4f} s per configuration)",
         flush=True,
@@ -160,10 +177,13 @@ def main(sizes: list[int]) -> None:
                 lambda s=stacks, n=n: run_stack("preview", f"b{n}", stacks_dir=s)
             )
             figures["up"], _ = timed(lambda s=stacks, n=n: run_stack("up", f"b{n}", stacks_dir=s))
-            figures["noop"], noop = timed(
-                lambda s=stacks, n=n: run_stack("preview", f"b{n}", stacks_dir=s)
-            )
-            assert set(noop.changes) == {"same"}, noop.changes
+            previews = [
+                timed(lambda s=stacks, n=n: run_stack("preview", f"b{n}", stacks_dir=s))
+                for _ in range(PREVIEWS)
+            ]
+            figures["noop"] = min(seconds for seconds, _ in previews)
+            for _, noop in previews:
+                assert set(noop.changes) == {"same"}, noop.changes
             floor_configs = [configuration(i, f"f{n}") for i in range(n)]
 
             def floor(configs: list[dict[str, Any]] = floor_configs) -> int:
@@ -177,6 +197,9 @@ def main(sizes: list[int]) -> None:
             figures["floor"], objects = timed(floor)
             figures["k8s_up"], figures["k8s_noop"] = kubernetes_provider_run(
                 n, plane, Path(tmp) / "state"
+            )
+            figures["k8s_up_once"], _ = kubernetes_provider_run(
+                n, plane, Path(tmp) / "state", state_once=True
             )
             report(n, objects, figures)
 

@@ -30,7 +30,7 @@ from pulumi import _types as pulumi_types
 from pulumi import automation as auto
 from pulumi.automation.errors import CommandError
 
-from components.automation import LOCAL_PASSPHRASE, pulumi_environment
+from components.workspace import LOCAL_PASSPHRASE, pulumi_environment
 from fluxgitops.azure import ClusterRef
 from fluxgitops.errors import FluxGitOpsError
 from fluxgitops.local.toolchain import tool_path

@@ -4,12 +4,9 @@
 a stack file (``-s NAME|PATH`` resolved by the CLI), with the program
 ``components.program.main`` running in this process (the Automation API's
 in-process language server), so only the ``pulumi`` CLI and the dynamic-provider
-shim are needed — both built by ``tools/build.py``. State goes to a local file
-backend (``$FLUXGITOPS_STATE_DIR``, default ``~/.cache/fluxgitops/state``) that
-``pulumi_environment`` also gives the plain CLI (``fluxgitops pulumi --``); the
-stack file is copied into a private work directory carrying the stack's
-``encryptionsalt`` (the file's own when a plain ``pulumi stack init`` wrote one),
-so both CLIs share one stack. Before Pulumi starts, ``probe_clusters`` fails in one
+shim are needed — both built by ``tools/build.py``; where and how the CLI runs (file
+backend, environment, work directory, state written once on kubernetes-only stacks)
+is ``components.workspace``. Before Pulumi starts, ``probe_clusters`` fails in one
 line on an unreachable cluster (nothing left pending); a failed run raises
 ``PulumiRunError`` with ``failure_cause`` (incorrect passphrase explained, no
 traceback) after ``clear_pending``. After ``up``, every configuration with
@@ -29,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from itertools import takewhile
@@ -44,6 +40,14 @@ from pulumi.automation.errors import CommandError
 
 from components.flux_configuration import reconciliation_name
 from components.program import configuration_name, main
+from components.workspace import (
+    checkpoint_environment,
+    checkpoint_path,
+    open_stack,
+    pulumi_environment,
+    state_dir,
+    work_directory,
+)
 from fluxgitops.errors import (
     ClusterUnavailableError,
     FluxGitOpsError,
@@ -64,11 +68,10 @@ from fluxgitops.localrefs import local_dir, resolve_kubeconfig, stack_placeholde
 from fluxgitops.spec import FluxConfigurationSpec
 from fluxgitops.spec.fleet import FLEETS_KEY
 from fluxgitops.stack import CONFIG_KEY, Cluster, StackConfig, parse_stack
-from fluxgitops.yamltext import safe_dump, safe_load
+from fluxgitops.yamltext import safe_load
 from providers.objectset import OLD_DYNAMIC_TYPE, TYPE_MODULE
 
 Action = Literal["preview", "up", "refresh", "destroy"]
-LOCAL_PASSPHRASE = "fluxgitops-local"  # only for the throwaway 'local' stack
 
 
 @dataclass(frozen=True)
@@ -79,76 +82,6 @@ class StackRun:
     changes: dict[str, int]
     outputs: dict[str, object]
     stdout: str
-
-
-def state_dir() -> Path:
-    """The file backend directory."""
-    default = Path.home() / ".cache" / "fluxgitops" / "state"
-    return Path(os.environ.get("FLUXGITOPS_STATE_DIR", default))
-
-
-def pulumi_environment(stack: str) -> dict[str, str]:
-    """What the built ``pulumi`` needs for ``stack``: PATH (the CLI, this Python), the file
-    backend, PULUMI_HOME, no update checks or plugin downloads, and the passphrase (the
-    ``local`` stack's default when none is exported). Also used by ``fluxgitops pulumi``."""
-    pulumi_dir = tool_path("pulumi").parent
-    path = os.pathsep.join(
-        [str(Path(sys.executable).parent), str(pulumi_dir), os.environ.get("PATH", "")]
-    )
-    env = {
-        "PATH": path,
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_RUNTIME_VIRTUALENV": str(Path(sys.executable).parent.parent),
-        "PULUMI_HOME": str(state_dir().parent / "pulumi-home"),
-        "PULUMI_BACKEND_URL": state_dir().as_uri(),
-    }
-    passphrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE")
-    if passphrase is None and stack != "local":
-        raise ToolchainError(
-            f"stack {stack!r} needs PULUMI_CONFIG_PASSPHRASE (its secrets are encrypted with it); "
-            "export it and retry"
-        )
-    env["PULUMI_CONFIG_PASSPHRASE"] = passphrase if passphrase is not None else LOCAL_PASSPHRASE
-    return env
-
-
-DEFAULT_PROJECT = {"name": "fluxgitops", "runtime": "python"}
-
-
-def project_settings(project_file: Path | None) -> dict[str, object]:
-    """The project's ``Pulumi.yaml`` (the packaged defaults outside a project)."""
-    if project_file is None or not project_file.is_file():
-        return dict(DEFAULT_PROJECT)
-    loaded = yaml.safe_load(project_file.read_text()) or {}
-    return dict(loaded) if isinstance(loaded, dict) else dict(DEFAULT_PROJECT)
-
-
-SALT_KEY = "encryptionsalt"
-
-
-def _salt(loaded: object) -> str | None:
-    value = loaded.get(SALT_KEY) if isinstance(loaded, dict) else None
-    return str(value) if value else None
-
-
-def _workspace(stack: str, source: Path, project_file: Path | None) -> Path:
-    """A private work directory: the project settings (without ``stackConfigDir``) and a copy
-    of the stack file carrying the stack's ``encryptionsalt`` — the stack file's own (written
-    by a plain ``pulumi stack init``) or the one Pulumi generated here before."""
-    work = state_dir().parent / "work" / stack
-    work.mkdir(parents=True, exist_ok=True)
-    project = project_settings(project_file)
-    project.pop("stackConfigDir", None)
-    project.pop("backend", None)
-    (work / "Pulumi.yaml").write_text(safe_dump(project))
-    target = work / f"Pulumi.{stack}.yaml"
-    config = safe_load(source.read_text()) or {}
-    salt = _salt(config) or (_salt(safe_load(target.read_text())) if target.is_file() else None)
-    if salt:
-        config[SALT_KEY] = salt
-    target.write_text(safe_dump(config))
-    return work
 
 
 def stack_config(stack: str, stacks_dir: Path) -> StackConfig:
@@ -192,10 +125,7 @@ def recorded_configurations(
     stack has no state yet). Read from the file backend's checkpoint (plain JSON; only
     ``spec`` names are read, never secrets): each configuration's dynamic resource is named
     ``<cluster>-<namespace>-<name>-objects`` (``components.program``)."""
-    base = state_dir() / ".pulumi" / "stacks" / project
-    path = next(
-        (p for p in (base / f"{stack}.json", base / f"{stack}.json.gz") if p.is_file()), None
-    )
+    path = checkpoint_path(stack, project)
     if path is None:
         return None
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
@@ -383,20 +313,13 @@ def run_stack(
         raise StackNotFoundError(f"stack {stack!r}: no stack file given; nothing was run")
     if not source.is_file():
         raise StackNotFoundError(f"stack {stack!r}: no stack file {str(source)!r}; nothing was run")
-    environment = pulumi_environment(stack)
+    environment = pulumi_environment(stack) | checkpoint_environment(source)
     probe_clusters(source, stack)
     state_dir().mkdir(parents=True, exist_ok=True)
     # the Automation API starts `pulumi` from this process's PATH
     os.environ["PATH"] = environment["PATH"]
-    work = _workspace(stack, source, project_file)
+    work = work_directory(stack, source, project_file)
     project = str(yaml.safe_load((work / "Pulumi.yaml").read_text())["name"])
-    options = auto.LocalWorkspaceOptions(
-        work_dir=str(work),
-        env_vars=environment,
-        project_settings=auto.ProjectSettings(
-            name=project, runtime="python", backend=auto.ProjectBackend(url=state_dir().as_uri())
-        ),
-    )
     parsed: list[StackConfig] = []
 
     def program() -> None:
@@ -411,9 +334,7 @@ def run_stack(
 
     handle: auto.Stack | None = None
     try:
-        handle = auto.create_or_select_stack(
-            stack, project_name=project, program=program, opts=options
-        )
+        handle = open_stack(stack, project, work, program, environment)
         for key, value in (secret_config or {}).items():
             handle.set_config(key, auto.ConfigValue(value=value, secret=True), path=True)
         run = _act(handle, action, stack, collect, parsed, wait=wait, color=color)

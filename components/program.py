@@ -8,7 +8,8 @@ with the Python language host) or inline through the Automation API
 ``parse_stack`` (an invalid stack fails the preview with every field path and
 creates nothing), refuses clusters that still run Flux v1
 (``components.fluxv1``), then declares one ``FluxExtension`` per cluster and
-one ``FluxConfiguration`` per configuration.
+one ``FluxConfiguration`` per configuration; last, it waits for what it declared once
+(``components.registration.settle``; the SDK's own end-of-program wait is quadratic).
 ``kubeconfig: local`` means the project's local control plane
 (``fluxgitops local up``) and ``${local.git}`` the Git server it runs;
 ``mode: install`` without ``fluxBundle:`` installs the Flux bundle
@@ -25,6 +26,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import get_config
 
+from components import registration
 from components.flux_configuration import FluxConfiguration, FluxConfigurationArgs
 from components.flux_extension import FluxExtension, FluxExtensionArgs, load_bundle
 from components.fluxv1 import refuse_azure_flux_v1, refuse_kubernetes_flux_v1
@@ -50,6 +52,7 @@ def configuration_name(cluster: Cluster, spec: FluxConfigurationSpec) -> str:
 def main() -> StackConfig:
     """Declare the stack's resources; returns the parsed stack (``components.automation``
     waits for its configurations without parsing the config again)."""
+    registration.apply()
     raw = get_config(CONFIG_KEY)
     fleets = get_config(FLEETS_KEY)
     stack = parse_stack(
@@ -61,10 +64,12 @@ def main() -> StackConfig:
         placeholders=stack_placeholders(local_dir()),
     )
     kubeconfig_content = pulumi.Config().get_secret("kubeconfigContent")
+    declared: list[pulumi.Output[Any]] = []
     for fleet in stack.fleets:
         if fleet.assignments:
             policy = FleetPolicy(f"{fleet.name}-policy", FleetPolicyArgs(fleet.assignments))
             pulumi.export(f"{fleet.name}:policyAssignments", policy.assignment_ids)
+            declared += [policy.urn, policy.assignment_ids]
     for cluster in stack.clusters:
         kubeconfig = resolve_kubeconfig(cluster.kubeconfig)
         if cluster.backend == "azure":
@@ -102,4 +107,12 @@ def main() -> StackConfig:
             pulumi.export(f"{name}:complianceState", config.compliance_state)
             pulumi.export(f"{name}:objects", config.objects)
             pulumi.export(f"{name}:repositoryPublicKey", config.repository_public_key)
+            declared += [
+                config.urn,
+                config.compliance_state,
+                config.objects,
+                config.repository_public_key,
+            ]
+        declared += [extension.urn, extension.installed]
+    registration.settle(declared)
     return stack

@@ -21,7 +21,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from components.automation import Action, StackRun, pulumi_environment, run_stack
+from components.automation import Action, StackRun, run_stack
+from components.workspace import pulumi_environment
 from fluxgitops.errors import FluxGitOpsError
 from fluxgitops.local.toolchain import program_dirs, python_env, tool_path
 from fluxgitops_cli import console

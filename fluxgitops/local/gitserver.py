@@ -113,23 +113,24 @@ class _Handler(BaseHTTPRequestHandler):
             request_headers={k.lower(): v for k, v in self.headers.items()},
             client=self.client_address[0],
         )
+        # recorded before the reply: a client that has its answer finds its request listed
+        owner._record(Request(self.command, urlsplit(self.path).path, status, user))
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        owner._record(Request(self.command, urlsplit(self.path).path, status, user))
 
     def _reply_unauthorized(self) -> None:
         payload = b"authentication required\n"
+        self.server.git_server._record(Request(self.command, urlsplit(self.path).path, 401, None))
         self.send_response(401)
         self.send_header("WWW-Authenticate", f'Basic realm="{REALM}"')
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        self.server.git_server._record(Request(self.command, urlsplit(self.path).path, 401, None))
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

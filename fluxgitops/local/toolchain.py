@@ -63,14 +63,28 @@ def version_of(program: str) -> str:
     return str(_programs()[program]["version"])
 
 
+def _override_env(program: str, binary: str | None = None) -> str | None:
+    """The environment variable that points ``binary`` of ``program`` at another build."""
+    spec = _programs()[program]
+    env = spec.get("env")
+    for build in spec.get("builds", []):
+        if build["binary"] == (binary or program):
+            env = build.get("env", env)
+    return str(env) if env else None
+
+
+def pinned_version(program: str) -> str | None:
+    """The version of the ``program`` binary runs will use: the pinned one, or None when its
+    override variable (``FLUXGITOPS_PULUMI`` …) points at another build."""
+    env = _override_env(program)
+    return None if env and os.environ.get(env) else version_of(program)
+
+
 def tool_path(program: str, binary: str | None = None) -> Path:
     """The built ``binary`` of ``program`` (or its data directory); ``ToolchainError`` if absent."""
     spec = _programs()[program]
-    env = spec.get("env")
+    env = _override_env(program, binary)
     name = binary or program
-    for build in spec.get("builds", []):
-        if build["binary"] == name:
-            env = build.get("env", env)
     if env and os.environ.get(env):
         path = Path(os.environ[env])
     else:

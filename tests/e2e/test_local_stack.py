@@ -240,6 +240,34 @@ def test_up_against_a_stopped_cluster_fails_in_one_line_and_leaves_nothing_pendi
         run_stack("destroy", "stopped", stacks_dir=stacks)
 
 
+def stack_state(state: Path, name: str) -> Path:
+    """The file backend's checkpoint of stack ``name`` under ``state``."""
+    return state / ".pulumi" / "stacks" / "fluxgitops" / f"{name}.json"
+
+
+def test_up_after_lost_state_adopts_objects(stacks: Path, tmp_path: Path, admin: Client) -> None:
+    """A kubernetes-only stack writes its state once, at the end of a run: a ``pulumi``
+    killed mid-run loses the run's record. The next ``up`` must adopt what it applied."""
+    stack_file(stacks, "lost", [configuration("lost")])
+    run_stack("preview", "lost", stacks_dir=stacks)
+    checkpoint = stack_state(tmp_path / "state", "lost")
+    before = checkpoint.read_bytes()
+    run_stack("up", "lost", stacks_dir=stacks)
+    try:
+        kustomization = resource_for("kustomize.toolkit.fluxcd.io/v1", "Kustomization")
+        uid = admin.get(kustomization, "lost-apps", namespace="e2e-lost").metadata.uid
+        checkpoint.write_bytes(before)  # what a killed run leaves: the state before it
+        again = run_stack("up", "lost", stacks_dir=stacks)
+        assert again.changes == {"create": 5}
+        assert admin.get(kustomization, "lost-apps", namespace="e2e-lost").metadata.uid == uid
+        assert run_stack("preview", "lost", stacks_dir=stacks).changes == {"same": 5}
+    finally:
+        run_stack("destroy", "lost", stacks_dir=stacks)
+    assert not exists(
+        admin, "kustomize.toolkit.fluxcd.io/v1", "Kustomization", "lost-apps", "e2e-lost"
+    )
+
+
 def pending_operations(state: Path) -> list[Any]:
     """The pending operations recorded in every stack checkpoint under ``state``."""
     found: list[Any] = []
