@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.reconciler import Bench, applier_objects
-from fluxgitops.kube.apply import apply_manifests, ensure_namespace
+from benchmarks.reconciler import Bench
+from fluxgitops.kube.apply import ensure_namespace
 from fluxgitops.local.controlplane import ControlPlane
 from fluxgitops.spec import parse_configuration
 from fluxgitops.spec.extension import ReconcilerSpec
@@ -104,13 +104,13 @@ def run(counts: list[int], report: Callable[[str], None]) -> None:
                 for i in range(applied, count):
                     raw = largest(i)
                     ensure_namespace(bench.admin, raw["namespace"])
-                    apply_manifests(bench.admin, applier_objects(raw), force=True)
+                    bench.write(raw)
                 applied = count
                 bench.wait_reconciled(count)
                 bench.stop_reconciler()
                 for i in range(count):  # changed while it is down: the restart must apply all
                     raw = largest(i, version=count)
-                    apply_manifests(bench.admin, applier_objects(raw), force=True)
+                    bench.write(raw)
                 started = bench.start_reconciler()
                 done = bench.wait_reconciled(count)
                 time.sleep(3)

@@ -29,12 +29,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from lightkube import Client
-from lightkube.resources.core_v1 import Secret
 from lightkube.types import PatchType
 
 from fluxgitops.errors import (
@@ -53,7 +53,6 @@ from fluxgitops.fluxconfig.ownership import owned_keys
 from fluxgitops.fluxconfig.readback import (
     DesiredConfiguration,
     configuration_from_cr,
-    decode_secret_data,
     identity_from_secret,
     owned_manifests,
     protected_settings_ref,
@@ -62,10 +61,10 @@ from fluxgitops.fluxconfig.readback import (
 from fluxgitops.fluxconfig.status import Outcome, stale_keys
 from fluxgitops.fluxconfig.vocabulary import ANNOTATION_FORCE_FINALIZE, FINALIZER, Phase, subject
 from fluxgitops.kinds import RBAC_KINDS
-from fluxgitops.kube.apply import apply_manifests
+from fluxgitops.kube.apply import apply_concurrently, apply_manifests
 from fluxgitops.kube.boundary import api_errors, or_none
 from fluxgitops.kube.client import resource_for
-from fluxgitops.manifest import ObjectKey
+from fluxgitops.manifest import Manifest, ObjectKey
 from fluxgitops.meta import (
     FLUXCONFIG_API_VERSION,
     FLUXCONFIG_KIND,
@@ -82,6 +81,7 @@ from reconciler.ownership import (
     prune,
     shared_by_labels,
 )
+from reconciler.secretcache import SecretCache
 
 log = logging.getLogger("fluxgitops.reconciler")
 
@@ -122,14 +122,6 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- small calls
-
-
-def read_secret(client: Client, namespace: str, name: str) -> dict[str, str] | None:
-    """The Secret's data, decoded; None when it does not exist."""
-    secret = or_none(
-        f"Secret {namespace}/{name}", lambda: client.get(Secret, name, namespace=namespace)
-    )
-    return None if secret is None else decode_secret_data(secret.data)
 
 
 def read_fluxconfig(client: Client, namespace: str, name: str) -> dict[str, Any] | None:
@@ -212,6 +204,11 @@ class ReconcileInput:
     """Shared objects other FluxConfigs of the namespace render (None: not known yet)."""
     lookup: Lookup = no_cache
     """The watch cache of labelled objects (read from the worker thread; dict reads only)."""
+    secrets: SecretCache = field(default_factory=SecretCache)
+    """Secret data the watch delivered (the default knows nothing: every Secret is read)."""
+    apply_pool: Executor | None = None
+    """Apply the objects concurrently on this executor (``kinds.ORDERING_KINDS`` waves);
+    None: one after another."""
 
 
 @dataclass
@@ -298,6 +295,15 @@ def _stale(
     return stale
 
 
+def _apply(
+    client: Client, manifests: list[Manifest], pool: Executor | None
+) -> list[dict[str, Any]]:
+    """Server-side apply (forced) one after another, or concurrently on ``pool``."""
+    if pool is None:
+        return apply_manifests(client, manifests, force=True)
+    return apply_concurrently(client, manifests, force=True, pool=pool)
+
+
 def reconcile(
     client: Client,
     inp: ReconcileInput,
@@ -331,7 +337,7 @@ def reconcile(
             if body is None:
                 return ReconcileResult(Outcome("retrying", gen, f"{where} is gone"), gone=True)
         secret_name = secret_to_read(name, cr_spec) if isinstance(cr_spec, Mapping) else None
-        secret_data = read_secret(client, namespace, secret_name) if secret_name else None
+        secret_data = inp.secrets.read(client, namespace, secret_name) if secret_name else None
         ref = protected_settings_ref(cr_spec) if isinstance(cr_spec, Mapping) else None
         if ref is not None and secret_data is None:
             message = (
@@ -350,7 +356,7 @@ def reconcile(
         views = {m.key: view(m.body) for m in manifests}
         protected = None if desired.generate_ssh_key else desired.auth_secret
         publish(views, protected)
-        applied = apply_manifests(client, manifests, force=True)
+        applied = _apply(client, manifests, inp.apply_pool)
         stale = _stale(client, inp, views, desired)
         prune(client, stale)
         if stale:

@@ -14,11 +14,27 @@ liveness probe compares it with the Lease events the kopf watch delivers.
 Fencing: every (re)acquisition starts a new term (``leaseTransitions`` + 1, a
 new ``acquireTime``), also when a restarted replica reclaims the Lease it
 still holds under its stable identity (at once, no expiry wait). The
-``Fence`` holds the current term and when it was last renewed; the workers'
-``FencedClient`` checks it immediately before every write (and the Lease on
-the server at the start of each job) and raises ``LeaseLostError`` once the
-term changed or the last renewal is older than ``renew_deadline`` — e.g. a
-leader paused past its Lease, resumed with writes queued. Used by
+``Fence`` holds the current term and when its last renewal was sent; the
+workers' ``FencedClient`` checks it immediately before every write and raises
+``LeaseLostError`` once the term changed, the Lease was seen held by someone
+else, or the last renewal was sent more than ``renew_deadline`` ago — e.g. a
+leader paused past its Lease, resumed with writes queued.
+
+The guarantee: a write is sent only while (1) the Fence holds the term the
+job started in, (2) a renewal of that term was sent less than
+``renew_deadline`` ago on this process's monotonic clock, and (3) no Lease
+watch event or read since showed the Lease held by another identity (or
+deleted). Another replica takes the Lease only once it has seen the record
+unchanged for ``lease_duration`` (> ``renew_deadline``) on its own clock,
+counted from a moment after our renewal was sent; so while (2) holds no other
+replica following this protocol leads (the client-go assumption: clock rates
+differ by less than ``(lease_duration - renew_deadline) / lease_duration``).
+(3) catches a Lease changed outside the protocol (deleted or overwritten by
+hand) as soon as the watch delivers it. The Lease is read from the server at
+the start of a job (``Fence.verify``) only when the last renewal is older
+than half the renew deadline (renewals are late: the API server is slow or
+unreachable), not on every job: a read per job would add a round trip to every
+reconcile and guarantee nothing (1)–(3) do not. Used by
 ``reconciler.operator``.
 """
 
@@ -31,9 +47,10 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from lightkube import AsyncClient, Client
 from lightkube.resources.coordination_v1 import Lease
@@ -48,6 +65,8 @@ from fluxgitops.errors import (
 from fluxgitops.kube.boundary import api_errors
 
 log = logging.getLogger("fluxgitops.reconciler.election")
+
+T = TypeVar("T")
 
 
 def _micro_now() -> str:
@@ -79,9 +98,8 @@ def term_of(spec: Any) -> Term:
 
 
 class Fence:
-    """The term this replica holds and when it was last renewed; shared with the worker threads.
-
-    ``disabled`` (no leader election): every check passes.
+    """The term this replica holds and when its last renewal was sent; shared with the worker
+    threads. ``disabled`` (no leader election): every check passes.
     """
 
     def __init__(
@@ -94,6 +112,8 @@ class Fence:
         self.enabled = enabled
         self.refused = 0
         """Writes refused so far (read by tests and the liveness report)."""
+        self.reads = 0
+        """Lease reads made by ``verify`` (renewals were late)."""
         self._state: tuple[Term, float] | None = None
         self._lock = threading.Lock()
 
@@ -110,6 +130,23 @@ class Fence:
     def lost(self) -> None:
         """Leadership ended: every further write is refused until the next term."""
         self._state = None
+
+    def valid_for(self) -> float:
+        """Seconds left before the last renewal is ``renew_deadline`` old (<= 0: not leading)."""
+        state = self._state
+        if state is None:
+            return 0.0
+        return self.renew_deadline - (time.monotonic() - state[1])
+
+    def contradicts(self, holder: str, transitions: int, *, deleted: bool = False) -> bool:
+        """Whether a Lease record seen on the server (a watch event) says our term is over: the
+        Lease deleted, or held by another identity (or by nobody) in our term or a later one.
+        Records of earlier terms are old news; our own identity in another term is our own
+        acquisition arriving before its response."""
+        term = self.term
+        if not self.enabled or term is None:
+            return False
+        return deleted or (holder != self.identity and transitions >= term.transitions)
 
     def _refuse(self, what: str, why: str) -> LeaseLostError:
         with self._lock:
@@ -137,10 +174,15 @@ class Fence:
             )
 
     def verify(self, client: Client, term: Term | None, what: str) -> None:
-        """``check``, then read the Lease: it must still record ``term`` on the server."""
+        """``check``; when the last renewal is older than half the renew deadline, also read the
+        Lease: it must still record ``term`` on the server."""
         if not self.enabled:
             return
         self.check(term, what)
+        if self.valid_for() > self.renew_deadline / 2:
+            return
+        with self._lock:
+            self.reads += 1
         with api_errors(f"Lease {self.namespace}/{self.name}"):
             lease = client.get(Lease, self.name, namespace=self.namespace)
         live = term_of(lease.spec)
@@ -149,15 +191,27 @@ class Fence:
 
 
 class FencedClient(Client):
-    """A sync lightkube client whose writes pass ``Fence.check`` first (for one worker thread).
+    """A sync lightkube client whose writes pass ``Fence.check`` first; one per process, shared
+    by the worker threads (one connection pool).
 
-    ``term`` is the term the current job started in (set by the worker before each job).
+    ``term`` is the term the calling thread's current job started in (thread-local: set by
+    the worker before each job, and by ``FencedPool`` for the tasks a worker hands it).
     """
 
     def __init__(self, *args: Any, fence: Fence, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fence = fence
-        self.term: Term | None = None
+        self._local = threading.local()
+
+    @property
+    def term(self) -> Term | None:
+        """This thread's job's term."""
+        term: Term | None = getattr(self._local, "term", None)
+        return term
+
+    @term.setter
+    def term(self, term: Term | None) -> None:
+        self._local.term = term
 
     def _fenced(self, verb: str, args: tuple[Any, ...]) -> None:
         target = args[0] if args else None
@@ -191,6 +245,28 @@ class FencedClient(Client):
     def deletecollection(self, *args: Any, **kwargs: Any) -> Any:
         self._fenced("deletecollection", args)
         return super().deletecollection(*args, **kwargs)
+
+
+class FencedPool(ThreadPoolExecutor):
+    """A thread pool whose tasks write with the fencing term of the thread that submitted them
+    (``client.term`` there), so work a job hands over stays fenced to the job's term."""
+
+    def __init__(self, client: FencedClient, max_workers: int, thread_name_prefix: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self.client = client
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """Run ``fn(*args, **kwargs)`` with the submitting thread's term."""
+        client, term = self.client, self.client.term
+
+        def fenced() -> T:
+            client.term = term
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                client.term = None
+
+        return super().submit(fenced)
 
 
 class LeaderElector:

@@ -272,6 +272,12 @@ class Inventory:
         entry = self.live.get(key)
         return None if entry is None else dict(entry[1].unpack())
 
+    def version(self, key: ObjectKey) -> int | None:
+        """The resourceVersion of the cached live copy of ``key`` (None when not cached); read
+        from worker threads (one dict read)."""
+        entry = self.live.get(key)
+        return None if entry is None else entry[0]
+
     def owned_keys(self, namespace: str, name: str | None) -> frozenset[ObjectKey]:
         """Live keys labelled with ``namespace/name`` (name None: the namespace's shared ones)."""
         return frozenset(self.owned.get((namespace, name), ()))

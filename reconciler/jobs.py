@@ -3,10 +3,12 @@
 ``Jobs`` is the half of ``reconciler.operator.Reconciler`` that acts: each of
 ``workers`` asyncio tasks takes a key from the ``WorkQueue`` and runs
 ``reconciler.actions`` (reconcile, status refresh, finalize) in a thread with
-its own fenced lightkube client, then turns the result into the next queue
-entry; ``_orphans`` sweeps for objects whose FluxConfig is gone. The other
-half (kopf wiring, events, election, health) lives in ``reconciler.operator``,
-which owns the state declared here.
+the process's fenced lightkube client (the job's term set for that thread; a
+reconcile that finds idle workers applies its objects concurrently on the
+``FencedPool``), then turns the result into the next queue entry;
+``_orphans`` sweeps for objects whose FluxConfig is gone. The other half (kopf
+wiring, events, election, health) lives in ``reconciler.operator``, which owns
+the state declared here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import asyncio
 import concurrent.futures
 import functools
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,9 +33,10 @@ from fluxgitops.kube.deployed import read_deployed
 from fluxgitops.manifest import ObjectKey
 from fluxgitops.status import inventory
 from reconciler import actions
-from reconciler.election import Fence, FencedClient, Term
+from reconciler.election import Fence, FencedClient, FencedPool, Term
 from reconciler.inventory import ConfigKey, Inventory, Record
 from reconciler.options import ReconcilerOptions
+from reconciler.secretcache import SecretCache
 from reconciler.workqueue import Backoff, WorkQueue
 
 log = logging.getLogger("fluxgitops.reconciler")
@@ -50,6 +52,7 @@ class Jobs:
 
     options: ReconcilerOptions
     inventory: Inventory
+    secrets: SecretCache
     queue: WorkQueue[ConfigKey]
     backoff: Backoff
     leading: asyncio.Event
@@ -57,7 +60,8 @@ class Jobs:
     reconciles: int
     orphans_collected: list[tuple[tuple[str, str | None], list[ObjectKey]]]
     _executor: concurrent.futures.ThreadPoolExecutor | None
-    _clients: threading.local
+    _apply_pool: FencedPool | None
+    _shared_client: FencedClient | None
 
     def _fenced(self, reason: str) -> None:
         """A write was refused: stop working (``Reconciler`` steps down)."""
@@ -70,25 +74,25 @@ class Jobs:
     # ------------------------------------------------------------ work
 
     def _client(self) -> FencedClient:
-        """This worker thread's client; its writes are fenced by the Lease."""
-        client: FencedClient | None = getattr(self._clients, "client", None)
-        if client is None:
-            opts = self.options
-            register_kinds()
-            client = FencedClient(
-                load_config(opts.kubeconfig, opts.context),
-                field_manager=opts.field_manager,
-                timeout=httpx2.Timeout(opts.request_timeout),
-                fence=self.fence,
-            )
-            self._clients.client = client
-        return client
+        """The workers' client (one per process); its writes are fenced by the Lease."""
+        assert self._shared_client is not None, "the reconciler has not started"
+        return self._shared_client
+
+    def _make_client(self) -> FencedClient:
+        opts = self.options
+        register_kinds()
+        return FencedClient(
+            load_config(opts.kubeconfig, opts.context),
+            field_manager=opts.field_manager,
+            timeout=httpx2.Timeout(opts.request_timeout),
+            fence=self.fence,
+        )
 
     async def _in_thread(
         self, call: Callable[[Client], T], term: Term | None = None, verify: str = ""
     ) -> T:
         """Run ``call`` in a worker thread, its writes fenced to ``term``; ``verify``: first
-        confirm on the server that the Lease still records ``term`` (naming ``verify``)."""
+        ``Fence.verify`` the term (naming ``verify``; a Lease read only when renewals are late)."""
 
         def run() -> T:
             client = self._client()
@@ -142,6 +146,8 @@ class Jobs:
             shared=self.inventory.owned_keys(namespace, None),
             shared_wanted=self.inventory.shared_wanted(record.key),
             lookup=self.inventory.lookup,
+            secrets=self.secrets,
+            apply_pool=self._apply_pool if len(self.queue) < self.options.workers else None,
         )
 
         def publish(desired: dict[Any, dict[str, Any]], protected: Any) -> None:

@@ -1,22 +1,22 @@
 """``Reconciler``: the kopf operator that keeps every FluxConfig converged.
 
-kopf does the watching (FluxConfigs; the objects we render, filtered on the
-server by our ``managed-by`` label; our Lease), with its own reconnects,
-410 relists and 429/5xx backoff. Watch events only update the ``Inventory``
-and queue keys (``on.event`` handlers: no kopf annotations, no diff-base
-copies of the spec in annotations nor built per event (``NoDiffBase``), no kopf
-finalizers, no kopf memory kept per object (``EventMemories``). ``workers`` asyncio
-tasks (``reconciler.jobs``) take keys from the ``WorkQueue`` and run ``reconciler.actions`` in
-threads with one sync lightkube client each (field manager
-``fluxgitops-reconciler``), fenced: every write checks the Lease term the job
-started in (``reconciler.election.Fence``), so a leader that lost the Lease
-(paused, cut off) writes nothing more. Only the Lease holder's workers run
-(``reconciler.election``); a follower keeps its caches warm. The reconciler's
-applied objects are recorded in ``status.inventory``; a sweep on taking the
-lead and every ``orphan_sweep_interval`` collects labelled objects whose
-FluxConfig is gone. A liveness probe
-fails when the Lease changes on the server but the watch no longer delivers
-its events, or a worker died. Started by ``reconciler.runner`` (in a thread)
+kopf does the watching (FluxConfigs; the objects we render, filtered on the server by
+our ``managed-by`` label; our Lease), with its own reconnects, 410 relists and 429/5xx
+backoff. Watch events only update the ``Inventory`` and queue keys (``on.event``
+handlers: no kopf annotations, no diff-base copies of the spec in annotations nor built
+per event (``NoDiffBase``), no handler progress (``NoProgress``), no kopf finalizers, no
+kopf memory kept per object (``EventMemories``). ``workers`` asyncio tasks
+(``reconciler.jobs``) take keys from the ``WorkQueue`` and run ``reconciler.actions`` in
+threads sharing one sync lightkube client (field manager ``fluxgitops-reconciler``; the
+fencing term is per thread), fenced: every write checks the Lease term the job started
+in and its renew deadline (``reconciler.election.Fence``), and a Lease watch event
+showing another holder stops them at once, so a leader that lost the Lease (paused, cut
+off, overwritten) writes nothing more. Only the Lease holder's workers run
+(``reconciler.election``); a follower keeps its caches warm. The reconciler's applied
+objects are recorded in ``status.inventory``; a sweep on taking the lead and every
+``orphan_sweep_interval`` collects labelled objects whose FluxConfig is gone. A
+liveness probe fails when the Lease changes on the server but the watch no longer
+delivers its events, or a worker died. Started by ``reconciler.runner`` (in a thread)
 and ``reconciler.cli`` (``fluxgitops reconciler run``).
 """
 
@@ -47,13 +47,19 @@ from fluxgitops.meta import (
     FLUXCONFIG_PLURAL,
     LABEL_MANAGED_BY,
 )
-from reconciler.election import Fence, LeaderElector
+from reconciler.election import Fence, FencedClient, FencedPool, LeaderElector
 from reconciler.inventory import ConfigKey, Inventory
 from reconciler.jobs import SWEEP_DELAY, Jobs
 from reconciler.options import ReconcilerOptions
+from reconciler.secretcache import SecretCache
 from reconciler.workqueue import Backoff, WorkQueue
 
 log = logging.getLogger("fluxgitops.reconciler")
+
+APPLY_THREADS = 6
+"""Threads applying one FluxConfig's objects concurrently while some workers are idle (fewer
+FluxConfigs wait than there are workers): a change is applied in one round trip; under a
+backlog (a cold start) the workers are the concurrency and each applies one after another."""
 
 
 def connection_info(config: SingleConfig) -> kopf.ConnectionInfo:
@@ -142,10 +148,30 @@ class NoDiffBase(kopf.DiffBaseStorage):
 
     def fetch(self, *, body: Any) -> Any:
         """Nothing stored."""
-        return None
 
     def store(self, *, body: Any, patch: Any, essence: Any) -> None:
         """Nothing to store (only change handlers would)."""
+
+
+class NoProgress(kopf.ProgressStorage):
+    """No handler progress: kopf keeps it for change handlers and daemons, and there are none;
+    its default storage still clears and deep-copies two essences for every event."""
+
+    def fetch(self, *, key: Any, body: Any) -> None:
+        """Nothing stored."""
+
+    def store(self, *, key: Any, record: Any, body: Any, patch: Any) -> None:
+        """Nothing to store."""
+
+    def purge(self, *, key: Any, body: Any, patch: Any) -> None:
+        """Nothing to purge."""
+
+    def touch(self, *, body: Any, patch: Any, value: str | None) -> None:
+        """Nothing to touch."""
+
+    def clear(self, *, essence: Any) -> Any:
+        """The essence as it is (it holds no progress)."""
+        return essence
 
 
 def _api(api_version: str, kind: str) -> tuple[str, str]:
@@ -161,6 +187,7 @@ class Reconciler(Jobs):
     def __init__(self, options: ReconcilerOptions) -> None:
         self.options = options
         self.inventory = Inventory()
+        self.secrets = SecretCache(self.inventory.version)
         self.queue: WorkQueue[ConfigKey] = WorkQueue()
         self.backoff = Backoff(options.backoff_base, options.backoff_max)
         self.leading = asyncio.Event()
@@ -173,7 +200,8 @@ class Reconciler(Jobs):
         self.reconciles = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._clients = threading.local()
+        self._apply_pool: FencedPool | None = None
+        self._shared_client: FencedClient | None = None
         self._elector: LeaderElector | None = None
         self._sweep: asyncio.TimerHandle | None = None
         self.fence = Fence(
@@ -193,6 +221,7 @@ class Reconciler(Jobs):
         settings = kopf.OperatorSettings()
         settings.posting.enabled = False  # status and logs, not Kubernetes Events
         settings.persistence.diffbase_storage = NoDiffBase()  # event handlers never diff
+        settings.persistence.progress_storage = NoProgress()  # nor keep handler progress
         settings.scanning.disabled = True  # no CRD/namespace list-watch: fewer RBAC rights
         settings.watching.inactivity_timeout = 30.0  # a silent stream is re-opened
         settings.watching.reconnect_backoff = 0.5
@@ -267,6 +296,10 @@ class Reconciler(Jobs):
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.options.workers + 1, thread_name_prefix="reconciler"
         )
+        self._shared_client = self._make_client()
+        self._apply_pool = FencedPool(
+            self._shared_client, max_workers=APPLY_THREADS, thread_name_prefix="reconciler_apply"
+        )
         for n in range(self.options.workers):
             self._tasks.append(asyncio.create_task(self._worker(), name=f"reconciler-worker-{n}"))
         self._tasks.append(asyncio.create_task(self._resync(), name="reconciler-resync"))
@@ -288,8 +321,9 @@ class Reconciler(Jobs):
         self.queue.close()
         if self._sweep is not None:
             self._sweep.cancel()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._executor, self._apply_pool):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
         log.info("reconciler %s stopped", self.options.identity)
 
     # ------------------------------------------------------------ events
@@ -319,6 +353,8 @@ class Reconciler(Jobs):
         if event.get("type") is None and Manifest(body).key in self.inventory.live:
             self._relisted(str(body.get("kind")))
         work = self.inventory.object_event(event.get("type"), body)
+        if body.get("kind") == "Secret":
+            self.secrets.seen(event.get("type"), body)
         for key, full in work:
             self.queue.add(key, full=full)
         if log.isEnabledFor(logging.DEBUG):
@@ -334,11 +370,19 @@ class Reconciler(Jobs):
             )
 
     async def _on_lease(self, event: Mapping[str, Any], **_: Any) -> None:
-        meta = (event.get("object") or {}).get("metadata") or {}
-        if meta.get("namespace") == self.options.lease_namespace:
-            if event.get("type") is None and self.lease_seen_at:
-                self._relisted("Lease")
-            self.lease_seen_at = time.monotonic()
+        body = event.get("object") or {}
+        meta = body.get("metadata") or {}
+        if meta.get("namespace") != self.options.lease_namespace:
+            return
+        if event.get("type") is None and self.lease_seen_at:
+            self._relisted("Lease")
+        self.lease_seen_at = time.monotonic()
+        spec = body.get("spec") or {}
+        holder = str(spec.get("holderIdentity") or "")
+        deleted = event.get("type") == "DELETED"
+        if self.fence.contradicts(holder, int(spec.get("leaseTransitions") or 0), deleted=deleted):
+            seen = "deleted" if deleted else f"held by {holder or 'nobody'}"
+            self._fenced(f"the Lease watch shows it {seen}")
 
     def _relisted(self, kind: str) -> None:
         """A watch started over with a fresh list (after a 410, e.g. an API server restart).

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from typing import Any
 
 from lightkube import Client, codecs
@@ -70,12 +70,18 @@ def apply_manifests(
 
 
 def apply_concurrently(
-    client: Client, manifests: Sequence[Manifest], *, force: bool = False, workers: int = 8
+    client: Client,
+    manifests: Sequence[Manifest],
+    *,
+    force: bool = False,
+    workers: int = 8,
+    pool: Executor | None = None,
 ) -> list[dict[str, Any]]:
     """``apply_manifests`` with up to ``workers`` applies in flight: the objects between two
     ``ORDERING_KINDS`` objects (CRDs, Namespaces, admission configuration) go concurrently,
     those objects alone and in order. The live objects in ``manifests`` order; the first
-    failure in that order is raised once the wave it is in has finished."""
+    failure in that order is raised once the wave it is in has finished. ``pool``: run them
+    on this executor (a long-lived one, e.g. the reconciler's) instead of a new one."""
     waves: list[list[Manifest]] = []
     for manifest in manifests:
         after_ordering = bool(waves) and waves[-1][-1].key.kind in ORDERING_KINDS
@@ -84,7 +90,9 @@ def apply_concurrently(
         else:
             waves[-1].append(manifest)
     applied: list[dict[str, Any]] = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, workers)))
         for wave in waves:
             if len(wave) == 1:
                 applied.extend(apply_manifests(client, wave, force=force))

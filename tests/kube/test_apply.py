@@ -1,9 +1,11 @@
 """``apply_concurrently`` against the real local kube-apiserver: order of the answer, the
-ordering kinds applied before what follows them, the first failure in order."""
+ordering kinds applied before what follows them, the first failure in order, a pool given."""
 
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from lightkube import Client
@@ -59,3 +61,23 @@ def test_concurrent_apply_raises_the_first_failure_in_order(admin: Client) -> No
     with pytest.raises(NotFoundError) as info:
         apply_concurrently(admin, manifests, workers=4)
     assert str(info.value).startswith(f"ConfigMap {missing}/first")
+
+
+class CountingPool(ThreadPoolExecutor):
+    """A thread pool that counts what it was given."""
+
+    submitted = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_concurrent_apply_runs_on_the_pool_it_is_given(admin: Client) -> None:
+    ns = f"conc-{next(_names)}"
+    manifests = [namespace(ns), *(config_map(ns, f"cm-{i}") for i in range(5))]
+    with CountingPool(max_workers=3) as pool:
+        live = apply_concurrently(admin, manifests, pool=pool)
+        assert pool.submit(len, "still open").result() == len("still open")
+    assert pool.submitted == 5 + 1
+    assert len(live) == 6

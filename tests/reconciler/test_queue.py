@@ -112,3 +112,13 @@ def test_a_record_keeps_its_body_packed_and_hands_out_copies() -> None:
     body = record.body
     body["spec"]["suspend"] = False
     assert record.body == view(config)
+
+
+def test_spec_first_seen_in_our_status_write_response_is_reconciled() -> None:
+    inventory = Inventory()
+    meta = {"name": "c", "namespace": "n", "generation": 1, "resourceVersion": "5"}
+    inventory.fluxconfig_event(None, {"metadata": meta, "spec": {"v": 1}})
+    inventory.configs["n", "c"].attempted_generation = 1
+    newer = {"metadata": {**meta, "generation": 2, "resourceVersion": "9"}, "spec": {"v": 2}}
+    inventory.update_body(("n", "c"), newer)  # our status write landed after a spec change
+    assert inventory.fluxconfig_event("MODIFIED", newer) == (("n", "c"), "full")  # its echo
