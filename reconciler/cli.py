@@ -51,6 +51,10 @@ def run(
         float,
         typer.Option(help="Seconds between sweeps for objects of FluxConfigs that are gone"),
     ] = 300.0,
+    orphan_grace: Annotated[
+        float,
+        typer.Option(help="Seconds objects must stay without their FluxConfig to be collected"),
+    ] = 60.0,
     deletion_timeout: Annotated[
         float, typer.Option(help="Seconds before finalizers of deleted objects are removed")
     ] = 300.0,
@@ -86,6 +90,7 @@ def run(
         workers=workers,
         resync_interval=resync_interval,
         orphan_sweep_interval=orphan_sweep_interval,
+        orphan_grace=orphan_grace,
         deletion_timeout=deletion_timeout,
         leader_election=leader_elect,
         lease_namespace=lease_namespace or default_lease_namespace(),

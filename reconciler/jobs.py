@@ -17,6 +17,7 @@ import asyncio
 import concurrent.futures
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -59,6 +60,8 @@ class Jobs:
     fence: Fence
     reconciles: int
     orphans_collected: list[tuple[tuple[str, str | None], list[ObjectKey]]]
+    orphans_seen: dict[tuple[str, str | None], float]
+    """Owners that looked orphaned, and when (monotonic) they were first seen so."""
     _executor: concurrent.futures.ThreadPoolExecutor | None
     _apply_pool: FencedPool | None
     _shared_client: FencedClient | None
@@ -272,7 +275,10 @@ class Jobs:
             except FluxGitOpsError as exc:
                 log.info("orphan sweep interrupted (%s); next sweep in %gs", exc, SWEEP_DELAY)
                 continue
-            await asyncio.sleep(self.options.orphan_sweep_interval)
+            interval = self.options.orphan_sweep_interval
+            if self.orphans_seen:  # look again once their grace is over
+                interval = min(interval, self.options.orphan_grace)
+            await asyncio.sleep(interval)
 
     def orphan_candidates(self) -> list[tuple[str, str | None]]:
         """Owners (namespace, FluxConfig; None: the namespace's shared RBAC) of cached labelled
@@ -290,9 +296,20 @@ class Jobs:
         return sorted(found, key=lambda o: (o[0], o[1] is None, o[1] or ""))
 
     async def collect_orphans(self) -> int:
-        """Delete the objects of every FluxConfig that is gone; the number of objects deleted."""
+        """Delete the objects of every FluxConfig that is gone and has been for
+        ``orphan_grace`` seconds (first seen by an earlier sweep); the number deleted."""
         total = 0
-        for namespace, name in self.orphan_candidates():
+        now = time.monotonic()
+        candidates = self.orphan_candidates()
+        self.orphans_seen = {o: self.orphans_seen.get(o, now) for o in candidates}
+        for namespace, name in candidates:
+            if now - self.orphans_seen[(namespace, name)] < self.options.orphan_grace:
+                log.info(
+                    "objects of %s have no FluxConfig; collected if still so in %gs",
+                    subject(namespace, name) if name else f"shared RBAC of {namespace}",
+                    self.options.orphan_grace,
+                )
+                continue
             others = any(ns == namespace for ns, _ in self.inventory.configs)
             term = self.fence.term
             where = subject(namespace, name) if name else f"shared RBAC of namespace {namespace}"
@@ -306,6 +323,7 @@ class Jobs:
                 term,
                 verify=f"orphans of {where}",
             )
+            self.orphans_seen.pop((namespace, name), None)
             if not keys:
                 continue
             total += len(keys)

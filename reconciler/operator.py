@@ -212,6 +212,7 @@ class Reconciler(Jobs):
             enabled=options.leader_election,
         )
         self.orphans_collected: list[tuple[tuple[str, str | None], list[ObjectKey]]] = []
+        self.orphans_seen: dict[tuple[str, str | None], float] = {}
         """What the orphan sweeps deleted, per (namespace, FluxConfig)."""
         self._register()
 

@@ -47,6 +47,10 @@ class ReconcilerOptions:
     orphan_sweep_interval: float = 300.0
     """Collect objects labelled for a FluxConfig that no longer exists this often (and on
     taking the lead): a finalizer removed by hand must not leave Flux deploying them."""
+    orphan_grace: float = 60.0
+    """An owner whose objects look orphaned is collected only when it still does this long
+    after it was first seen so: an applier writes a configuration's auth Secret a moment
+    before its FluxConfig, and a sweep in between must not take the Secret away."""
     deletion_timeout: float = 300.0
     """After this long since ``deletionTimestamp``, objects still held by finalizers lose them."""
     backoff_base: float = 0.5

@@ -49,6 +49,18 @@ def sweeper_options(control_plane: ControlPlane) -> ReconcilerOptions:
     )
 
 
+@pytest.fixture
+def patient_sweeper(control_plane: ControlPlane) -> ReconcilerOptions:
+    """``sweeper_options`` with the product's kind of grace: first sightings are only noted."""
+    return options_for(
+        control_plane,
+        namespaces=("orp-*",),
+        lease_name="rec-orphans",
+        orphan_sweep_interval=3600.0,
+        orphan_grace=3600.0,
+    )
+
+
 def _secret(admin: Client, namespace: str, name: str) -> object:
     return read_object(admin, ObjectKey("v1", "Secret", namespace, name))
 
@@ -119,3 +131,35 @@ def test_objects_of_a_fluxconfig_whose_finalizer_was_removed_by_hand_are_collect
     assert _secret(admin, orphan_namespace, "web-auth") is None
     lines = [r.getMessage() for r in caplog.records if "collected orphans" in r.getMessage()]
     assert any(f"Kustomization {orphan_namespace}/web-infra" in line for line in lines), lines
+
+
+def test_auth_secret_applied_before_its_fluxconfig_survives_a_sweep(
+    admin: Client,
+    orphan_namespace: str,
+    patient_sweeper: ReconcilerOptions,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The applier writes the auth Secret a moment before the FluxConfig; a sweep in between
+    sees a labelled Secret without its FluxConfig and must leave it for the grace period."""
+    caplog.set_level(logging.INFO, logger="fluxgitops.reconciler")
+    config = https_config("web", orphan_namespace)
+    apply_fluxconfig(admin, config)
+    res = resource_for(FLUXCONFIG_API_VERSION, FLUXCONFIG_KIND)
+    admin.delete(res, "web", namespace=orphan_namespace)  # the Secret alone, as mid-apply
+    with ReconcilerThread(patient_sweeper):
+        wait_for(
+            "the sweep to note the Secret",
+            lambda: any(
+                "collected if still so" in r.getMessage()
+                and f"FluxConfig {orphan_namespace}/web" in r.getMessage()
+                for r in caplog.records
+            ),
+        )
+        assert _secret(admin, orphan_namespace, "web-auth") is not None
+        apply_fluxconfig(admin, config)  # the applier goes on
+        wait_for(
+            "the reconcile",
+            lambda: status_of(admin, orphan_namespace, "web").get("observedGeneration"),
+        )
+        assert _secret(admin, orphan_namespace, "web-auth") is not None
+    assert not any("collected orphans" in r.getMessage() for r in caplog.records)
