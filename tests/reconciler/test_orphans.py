@@ -4,6 +4,7 @@ collected by the sweep a reconciler runs when it takes the lead."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 
@@ -50,15 +51,9 @@ def sweeper_options(control_plane: ControlPlane) -> ReconcilerOptions:
 
 
 @pytest.fixture
-def patient_sweeper(control_plane: ControlPlane) -> ReconcilerOptions:
+def patient_sweeper(sweeper_options: ReconcilerOptions) -> ReconcilerOptions:
     """``sweeper_options`` with the product's kind of grace: first sightings are only noted."""
-    return options_for(
-        control_plane,
-        namespaces=("orp-*",),
-        lease_name="rec-orphans",
-        orphan_sweep_interval=3600.0,
-        orphan_grace=3600.0,
-    )
+    return dataclasses.replace(sweeper_options, orphan_grace=3600.0)
 
 
 def _secret(admin: Client, namespace: str, name: str) -> object:
